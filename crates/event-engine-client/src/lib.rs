@@ -1,0 +1,2 @@
+//! The client of the event-engine external-plugin protocol.
+pub mod wire;

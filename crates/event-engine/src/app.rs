@@ -1,0 +1,453 @@
+//! The application object: plugins, settings, and `run`.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+
+use crate::bus::{self, Bus, BusCounters};
+use crate::config::{EngineConfig, TcpSubscribers};
+use crate::errors::EngineError;
+use crate::external::{Counters, ServeContext};
+use crate::gate::Gate;
+use crate::plugins::{ExternalPlugin, Plugin};
+use crate::report::{PluginKind, RunReport};
+use crate::running::{ExternalEndpoint, RunningApp, StopHandle};
+use crate::supervisor::{self, call_plugin, PluginMeta, PortMonitor, StopState, Supervisor};
+use crate::zmqx::{self, EngineContext};
+
+/// The `event-engine` application object.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use event_engine::App;
+/// use event_engine::events::Filter;
+/// use event_engine::plugins::{ExternalPluginSpec, FnPlugin};
+///
+/// let producer = FnPlugin::new("producer", |pub_socket, _sub| {
+///     pub_socket.send("TypeAhello", 0)?;
+///     Ok(())
+/// });
+/// let python = ExternalPluginSpec::new("py", 6000).subscribe(Filter::new("TypeA"));
+/// App::new(5559, 5560)
+///     .with_plugin(producer)
+///     .with_external_plugin(python)
+///     .run()
+///     .unwrap();
+/// ```
+pub struct App {
+    /// The internal plugins, in registration order.
+    pub plugins: Vec<Arc<Box<dyn Plugin>>>,
+    /// The external plugins, in registration order.
+    pub external_plugins: Vec<Arc<Box<dyn ExternalPlugin>>>,
+    config: EngineConfig,
+}
+
+impl Default for App {
+    /// An app on 0.2's default ports (5559, 5560).
+    fn default() -> Self {
+        App::new(5559, 5560)
+    }
+}
+
+impl App {
+    /// An app whose bus listens on `publish_port` (incoming) and `subscribe_port` (outgoing) on
+    /// 127.0.0.1; 0 picks free ports (read them back from [`App::start`]'s [`RunningApp`]).
+    pub fn new(publish_port: i32, subscribe_port: i32) -> Self {
+        App::with_config(EngineConfig::new(publish_port, subscribe_port))
+    }
+
+    /// An app with every setting given.
+    pub fn with_config(config: EngineConfig) -> Self {
+        App {
+            plugins: Vec::new(),
+            external_plugins: Vec::new(),
+            config,
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The settings, to change.
+    pub fn config_mut(&mut self) -> &mut EngineConfig {
+        &mut self.config
+    }
+
+    /// Listens on `address` instead of 127.0.0.1 (e.g. `0.0.0.0` for every interface).
+    pub fn bind_address(mut self, address: impl Into<String>) -> Self {
+        self.config.bind_address = address.into();
+        self
+    }
+
+    /// Sets the high-water mark, in events, of every queue on the bus.
+    pub fn high_water_mark(mut self, events: i32) -> Self {
+        self.config.high_water_mark = events;
+        self
+    }
+
+    /// Holds every plugin until a process has connected to each external plugin's port, for at
+    /// most `timeout` (then `run` fails naming the plugins nobody connected to).
+    pub fn wait_for_external_plugins(mut self, timeout: Duration) -> Self {
+        self.config.wait_for_external = Some(timeout);
+        self
+    }
+
+    /// Sets the longest wait for the start barrier.
+    pub fn setup_timeout(mut self, timeout: Duration) -> Self {
+        self.config.setup_timeout = timeout;
+        self
+    }
+
+    /// Sets how slow TCP subscribers are treated.
+    pub fn tcp_subscribers(mut self, mode: TcpSubscribers) -> Self {
+        self.config.tcp_subscribers = mode;
+        self
+    }
+
+    /// Whether the first failing plugin stops the others (default true).
+    pub fn stop_on_failure(mut self, stop: bool) -> Self {
+        self.config.stop_on_failure = stop;
+        self
+    }
+
+    /// Add a new plugin to the app
+    pub fn register_plugin(mut self, plugin: Arc<Box<dyn Plugin>>) -> Self {
+        self.plugins.push(plugin);
+        self
+    }
+
+    /// Add zero or more new plugins to the app (non-chainable)
+    pub fn register_plugins(&mut self, plugins: Vec<Arc<Box<dyn Plugin>>>) {
+        self.plugins.extend(plugins);
+    }
+
+    /// Add a new external plugin to the app
+    pub fn register_external_plugin(mut self, plugin: Arc<Box<dyn ExternalPlugin>>) -> Self {
+        self.external_plugins.push(plugin);
+        self
+    }
+
+    /// Add zero or more new external plugins to the app (non-chainable)
+    pub fn register_external_plugins(&mut self, plugins: Vec<Arc<Box<dyn ExternalPlugin>>>) {
+        self.external_plugins.extend(plugins);
+    }
+
+    /// Adds a plugin given by value.
+    pub fn with_plugin(self, plugin: impl Plugin + 'static) -> Self {
+        self.register_plugin(Arc::new(Box::new(plugin)))
+    }
+
+    /// Adds an external plugin given by value.
+    pub fn with_external_plugin(self, plugin: impl ExternalPlugin + 'static) -> Self {
+        self.register_external_plugin(Arc::new(Box::new(plugin)))
+    }
+
+    /// Runs the application: returns when every plugin has finished and the engine has shut down.
+    /// The error names every plugin that failed.
+    pub fn run(self) -> Result<(), EngineError> {
+        self.run_with_report()?.result()
+    }
+
+    /// Runs the application and returns what happened to each plugin. `Err` only when the engine
+    /// itself could not run; failed plugins are in the report ([`RunReport::result`]).
+    pub fn run_with_report(self) -> Result<RunReport, EngineError> {
+        self.start()?.wait()
+    }
+
+    /// Binds every socket, prepares every plugin and starts the run in the background. Returns
+    /// at once with the bound endpoints; the plugins start when the start barrier passes.
+    pub fn start(self) -> Result<RunningApp, EngineError> {
+        let started = Instant::now();
+        self.config.validate()?;
+        let config = self.config;
+        info!(
+            "engine starting: {} plugin(s), {} external plugin(s), bus on {}",
+            self.plugins.len(),
+            self.external_plugins.len(),
+            config.bind_address
+        );
+        let ctx = EngineContext::new()?;
+        let bus = Bus::bind(&ctx, &config)?;
+        let control = ctx.socket(zmq::PAIR)?;
+        control.set_linger(0)?;
+        control.connect(bus::INPROC_CONTROL)?;
+
+        let gate = Arc::new(Gate::new());
+        let (done_tx, done_rx) = mpsc::channel();
+        let mut metas = Vec::new();
+        let mut sync_names = HashMap::new();
+        let mut pending_threads: Vec<
+            Box<dyn FnOnce() -> std::io::Result<std::thread::JoinHandle<()>>>,
+        > = Vec::new();
+
+        for plugin in &self.plugins {
+            let index = metas.len();
+            let (name, id, filters) = describe(
+                || plugin.get_name(),
+                || plugin.get_id(),
+                || plugin.get_subscriptions(),
+            )?;
+            let topic = sync_topic(index);
+            let sockets = plugin_sockets(&ctx, &config, &filters, &topic)
+                .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
+            sync_names.insert(topic.clone(), name.clone());
+            metas.push(PluginMeta {
+                name: name.clone(),
+                id,
+                kind: PluginKind::Internal,
+                counters: None,
+            });
+            let (plugin, gate, done) = (Arc::clone(plugin), Arc::clone(&gate), done_tx.clone());
+            pending_threads.push(Box::new(move || {
+                supervisor::spawn_internal(index, plugin, &name, sockets, topic, gate, done)
+            }));
+        }
+
+        let mut externals = Vec::new();
+        let mut monitors = Vec::new();
+        let mut counters = Vec::new();
+        for plugin in &self.external_plugins {
+            let index = metas.len();
+            let (name, id, filters) = describe(
+                || plugin.get_name(),
+                || plugin.get_id(),
+                || plugin.get_subscriptions(),
+            )?;
+            let port_value = call_plugin("get_tcp_port()", || Ok(plugin.get_tcp_port()))
+                .map_err(|e| setup_error(&name, id, e))?;
+            let port =
+                crate::config::port(port_value, &format!("port of external plugin '{name}'"))?;
+            let topic = sync_topic(index);
+            let (push, sub) = plugin_sockets(&ctx, &config, &filters, &topic)
+                .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
+            let router = external_socket(&ctx, &config)
+                .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
+            let (endpoint, bound) =
+                zmqx::bind_tcp(&router, &config.bind_address, port).map_err(|source| {
+                    EngineError::Bind {
+                        what: format!("port of external plugin '{name}'"),
+                        endpoint: zmqx::tcp_endpoint(&config.bind_address, port),
+                        source,
+                    }
+                })?;
+            if config.wait_for_external.is_some() {
+                let address = format!("inproc://ee-monitor-{index}");
+                router.monitor(&address, zmq::SocketEvent::ACCEPTED as i32)?;
+                let socket = ctx.socket(zmq::PAIR)?;
+                socket.set_linger(0)?;
+                socket.connect(&address)?;
+                monitors.push(PortMonitor {
+                    name: name.clone(),
+                    port: bound,
+                    socket,
+                });
+            }
+            info!("external plugin {name} served on {endpoint}");
+            externals.push(ExternalEndpoint {
+                name: name.clone(),
+                id,
+                port: bound,
+                endpoint,
+            });
+            let plugin_counters = Arc::new(Counters::default());
+            counters.push((name.clone(), Arc::clone(&plugin_counters)));
+            sync_names.insert(topic.clone(), name.clone());
+            metas.push(PluginMeta {
+                name: name.clone(),
+                id,
+                kind: PluginKind::External,
+                counters: Some(Arc::clone(&plugin_counters)),
+            });
+            let serve = ServeContext {
+                counters: plugin_counters,
+                max_pending: config.max_pending,
+                buffer_limit: config.buffer_limit,
+            };
+            let (plugin, gate, done) = (Arc::clone(plugin), Arc::clone(&gate), done_tx.clone());
+            pending_threads.push(Box::new(move || {
+                supervisor::spawn_external(
+                    index,
+                    plugin,
+                    &name,
+                    (push, sub, router),
+                    topic,
+                    serve,
+                    gate,
+                    done,
+                )
+            }));
+        }
+        drop(done_tx);
+        warn_duplicate_names(&metas);
+
+        let stop = Arc::new(StopState {
+            ctx: Arc::clone(&ctx),
+            gate: Arc::clone(&gate),
+            requested: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+        });
+        let bus_counters = Arc::new(BusCounters::default());
+        let (publish, subscribe) = (bus.publish.clone(), bus.subscribe.clone());
+        let (synced_tx, synced_rx) = mpsc::channel();
+        let topics = sync_names.keys().cloned().collect();
+        let forwarder = {
+            let bus_counters = Arc::clone(&bus_counters);
+            std::thread::Builder::new()
+                .name("ee-forwarder".into())
+                .spawn(move || bus.forward(topics, synced_tx, &bus_counters))
+                .map_err(|e| EngineError::Internal(format!("could not spawn the forwarder: {e}")))?
+        };
+        let mut threads = Vec::new();
+        for spawn in pending_threads {
+            match spawn() {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // Unwind what runs: nothing has started yet (the gate is closed).
+                    stop.stop(false);
+                    for t in threads {
+                        let _ = t.join();
+                    }
+                    let _ = forwarder.join();
+                    return Err(EngineError::Internal(format!(
+                        "could not spawn a plugin thread: {e}"
+                    )));
+                }
+            }
+        }
+        let supervisor = Supervisor {
+            stop: Arc::clone(&stop),
+            control,
+            synced: synced_rx,
+            sync_names,
+            done: done_rx,
+            threads,
+            forwarder: Some(forwarder),
+            monitors,
+            setup_timeout: config.setup_timeout,
+            wait_for_external: config.wait_for_external,
+            stop_on_failure: config.stop_on_failure,
+            plugins: metas,
+            bus: Arc::clone(&bus_counters),
+            started,
+        };
+        let handle = std::thread::Builder::new()
+            .name("ee-supervisor".into())
+            .spawn(move || supervisor.run());
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => {
+                // The supervisor was moved into the failed spawn and dropped; stopping the
+                // context ends every thread it owned.
+                stop.stop(false);
+                return Err(EngineError::Internal(format!(
+                    "could not spawn the supervisor: {e}"
+                )));
+            }
+        };
+        Ok(RunningApp {
+            publish,
+            subscribe,
+            externals,
+            stop: StopHandle { state: stop },
+            supervisor: Some(handle),
+            bus: bus_counters,
+            counters,
+        })
+    }
+}
+
+fn setup_error(name: &str, id: uuid::Uuid, details: String) -> EngineError {
+    EngineError::PluginSetup {
+        name: name.to_string(),
+        id: id.to_string(),
+        details,
+    }
+}
+
+type Described = (String, uuid::Uuid, Vec<Vec<u8>>);
+
+/// Calls a plugin's name, id and subscriptions methods, catching errors and panics.
+fn describe(
+    name: impl FnOnce() -> String,
+    id: impl FnOnce() -> uuid::Uuid,
+    subscriptions: impl FnOnce() -> Result<Vec<Box<dyn crate::events::EventType>>, EngineError>,
+) -> Result<Described, EngineError> {
+    let name = call_plugin("get_name()", || Ok(name())).map_err(|e| EngineError::PluginSetup {
+        name: "?".into(),
+        id: "?".into(),
+        details: e,
+    })?;
+    let id = call_plugin("get_id()", || Ok(id())).map_err(|e| EngineError::PluginSetup {
+        name: name.clone(),
+        id: "?".into(),
+        details: e,
+    })?;
+    let filters = call_plugin("get_subscriptions()", || {
+        subscriptions()?
+            .iter()
+            .map(|s| s.get_filter())
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .map_err(|e| setup_error(&name, id, e))?;
+    Ok((name, id, filters))
+}
+
+fn sync_topic(index: usize) -> Vec<u8> {
+    format!("\0ee-sync-{index}").into_bytes()
+}
+
+/// A plugin's publishing (PUSH) and subscribing (SUB) sockets, subscribed and with the sync topic
+/// last.
+fn plugin_sockets(
+    ctx: &EngineContext,
+    config: &EngineConfig,
+    filters: &[Vec<u8>],
+    sync_topic: &[u8],
+) -> Result<(zmq::Socket, zmq::Socket), zmq::Error> {
+    let push = ctx.socket(zmq::PUSH)?;
+    push.set_sndhwm(config.high_water_mark)?;
+    // Unsent events still reach the bus after the plugin returns.
+    push.set_linger(-1)?;
+    push.connect(bus::INPROC_IN)?;
+    let sub = ctx.socket(zmq::SUB)?;
+    sub.set_rcvhwm(config.high_water_mark)?;
+    sub.set_linger(0)?;
+    sub.connect(bus::INPROC_OUT)?;
+    for f in filters {
+        sub.set_subscribe(f)?;
+    }
+    sub.set_subscribe(sync_topic)?;
+    Ok((push, sub))
+}
+
+/// The ROUTER socket an external plugin's process talks to.
+fn external_socket(ctx: &EngineContext, config: &EngineConfig) -> Result<zmq::Socket, zmq::Error> {
+    let router = ctx.socket(zmq::ROUTER)?;
+    router.set_router_mandatory(true)?;
+    router.set_linger(200)?;
+    router.set_sndhwm(config.high_water_mark.max(1000))?;
+    // Notice dead peers even when no TCP reset arrives.
+    router.set_heartbeat_ivl(2_000)?;
+    router.set_heartbeat_timeout(10_000)?;
+    if let Some(n) = config.max_message_size {
+        router.set_maxmsgsize(n)?;
+    }
+    Ok(router)
+}
+
+fn warn_duplicate_names(metas: &[PluginMeta]) {
+    let mut seen = HashMap::new();
+    for m in metas {
+        if let Some(other) = seen.insert(m.name.as_str(), m.id) {
+            warn!(
+                "two plugins are called '{}' ({} and {}); reports will be ambiguous",
+                m.name, other, m.id
+            );
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Engine settings: where the bus listens, queue limits, time-outs and failure policy.
+//!
+//! ```
+//! use std::time::Duration;
+//! use event_engine::{EngineConfig, TcpSubscribers};
+//!
+//! let config = EngineConfig {
+//!     bind_address: "0.0.0.0".into(),
+//!     high_water_mark: 10_000,
+//!     wait_for_external: Some(Duration::from_secs(30)),
+//!     tcp_subscribers: TcpSubscribers::Block,
+//!     ..EngineConfig::new(5559, 5560)
+//! };
+//! assert!(config.validate().is_ok());
+//! ```
+
+use std::time::Duration;
+
+use crate::errors::EngineError;
+
+/// What the engine does when a subscriber on the TCP subscribe port (an unregistered process
+/// reading the bus directly) cannot keep up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TcpSubscribers {
+    /// Skip the event for the TCP subscribers and count it in `tcp_dropped` (default): a stuck
+    /// tap never stalls the application. Registered plugins are never affected.
+    #[default]
+    DropAndCount,
+    /// Block the bus until the TCP subscribers have room: lossless for them too.
+    Block,
+}
+
+/// Settings of an application's engine. `EngineConfig::new(publish_port, subscribe_port)` gives
+/// the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// Address every TCP socket binds to (default `127.0.0.1`; `0.0.0.0` or `::` for all interfaces).
+    pub bind_address: String,
+    /// TCP port of the incoming socket, where unregistered processes PUB events (0: any free port).
+    pub publish_port: i32,
+    /// TCP port of the outgoing socket, where unregistered processes SUB to events (0: any free port).
+    pub subscribe_port: i32,
+    /// High-water mark (in events) of every queue on the bus; a full queue makes its sender wait.
+    pub high_water_mark: i32,
+    /// How TCP subscribers are treated when they fall behind.
+    pub tcp_subscribers: TcpSubscribers,
+    /// Longest wait for every plugin's subscriptions to reach the bus before plugins start.
+    pub setup_timeout: Duration,
+    /// When set, plugins start only once a process has connected to every external plugin's port,
+    /// waiting at most this long.
+    pub wait_for_external: Option<Duration>,
+    /// Most events an external plugin may hold delivered but unacknowledged.
+    pub max_pending: usize,
+    /// Most events an external plugin's engine thread takes off the bus while it waits to publish
+    /// (this is what keeps a publish/consume cycle through an external plugin from deadlocking).
+    pub buffer_limit: usize,
+    /// On the first plugin failure, stop every other plugin (default). When false, the others run
+    /// to completion.
+    pub stop_on_failure: bool,
+    /// Largest message accepted from a TCP peer, in bytes; larger ones disconnect the peer.
+    pub max_message_size: Option<i64>,
+}
+
+impl EngineConfig {
+    /// The defaults, with the two bus ports.
+    pub fn new(publish_port: i32, subscribe_port: i32) -> Self {
+        EngineConfig {
+            bind_address: "127.0.0.1".to_string(),
+            publish_port,
+            subscribe_port,
+            high_water_mark: 1000,
+            tcp_subscribers: TcpSubscribers::DropAndCount,
+            setup_timeout: Duration::from_secs(10),
+            wait_for_external: None,
+            max_pending: 100_000,
+            buffer_limit: 100_000,
+            stop_on_failure: true,
+            max_message_size: None,
+        }
+    }
+
+    /// Checks every value; the error names the setting and the reason.
+    pub fn validate(&self) -> Result<(), EngineError> {
+        let bad = |msg: String| Err(EngineError::Config(msg));
+        port(self.publish_port, "publish_port")?;
+        port(self.subscribe_port, "subscribe_port")?;
+        if self.publish_port != 0 && self.publish_port == self.subscribe_port {
+            return bad(format!(
+                "publish_port and subscribe_port are both {}",
+                self.publish_port
+            ));
+        }
+        if self.bind_address.parse::<std::net::IpAddr>().is_err() {
+            return bad(format!(
+                "bind_address '{}' is not an IP address (use 127.0.0.1, 0.0.0.0, ::1 or ::)",
+                self.bind_address
+            ));
+        }
+        if self.high_water_mark < 1 {
+            return bad(format!(
+                "high_water_mark must be at least 1 (got {}); an unbounded queue would let memory grow without limit",
+                self.high_water_mark
+            ));
+        }
+        if self.max_pending < 1 || self.buffer_limit < 1 {
+            return bad("max_pending and buffer_limit must be at least 1".to_string());
+        }
+        if self.setup_timeout.is_zero() {
+            return bad("setup_timeout must be longer than zero".to_string());
+        }
+        if let Some(n) = self.max_message_size {
+            if n < 1 {
+                return bad(format!("max_message_size must be positive (got {n})"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a port number from the 0.2 `i32` API; 0 means "any free port".
+pub(crate) fn port(value: i32, what: &str) -> Result<u16, EngineError> {
+    u16::try_from(value)
+        .map_err(|_| EngineError::Config(format!("{what} {value} is not a TCP port (0..=65535)")))
+}
+
+/// The settings of event-engine 0.2 (two ports); kept so 0.2 code that names it still compiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppConfig {
+    /// TCP port of the incoming (publish) socket.
+    pub publish_port: i32,
+    /// TCP port of the outgoing (subscribe) socket.
+    pub subscribe_port: i32,
+}
+
+impl From<AppConfig> for EngineConfig {
+    fn from(c: AppConfig) -> Self {
+        EngineConfig::new(c.publish_port, c.subscribe_port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_local() {
+        let c = EngineConfig::new(0, 0);
+        assert!(c.validate().is_ok());
+        assert_eq!(c.bind_address, "127.0.0.1");
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let msg = |c: EngineConfig| c.validate().unwrap_err().to_string();
+        assert!(msg(EngineConfig::new(70000, 0)).contains("publish_port 70000"));
+        assert!(msg(EngineConfig::new(0, -1)).contains("subscribe_port -1"));
+        assert!(msg(EngineConfig::new(5000, 5000)).contains("both 5000"));
+        let c = EngineConfig {
+            bind_address: "everywhere".into(),
+            ..EngineConfig::new(0, 0)
+        };
+        assert!(msg(c).contains("bind_address 'everywhere'"));
+        let c = EngineConfig {
+            high_water_mark: 0,
+            ..EngineConfig::new(0, 0)
+        };
+        assert!(msg(c).contains("high_water_mark"));
+    }
+}

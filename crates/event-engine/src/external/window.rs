@@ -1,0 +1,300 @@
+//! The delivery window of one external plugin: which events were handed out, to which client
+//! session, and which are acknowledged. Pure bookkeeping (no sockets), so every rule of
+//! at-least-once delivery is unit-tested here.
+//!
+//! * Every event handed to a client gets the next sequence number (1, 2, ...) and stays in the
+//!   window until acknowledged.
+//! * A consuming request (`next_msg`, `recv`) from the session that holds the window acknowledges
+//!   everything delivered to it, unless it carries `ack=S`, which acknowledges up to `S` and asks
+//!   for everything after `S` again (go-back-N: a reply that never arrived is resent).
+//! * A consuming request from another session (a restarted process, or a new socket) takes the
+//!   window over: everything unacknowledged is delivered again, first, with its old numbers.
+
+use std::collections::VecDeque;
+
+use event_engine_client::wire::{ErrorCode, WireError};
+
+/// A client session: the routing id the ROUTER socket gave its connection.
+pub(crate) type SessionId = Vec<u8>;
+
+struct Entry {
+    data: Vec<u8>,
+    deliveries: u32,
+}
+
+/// One event handed out by [`Window::take`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Out<'a> {
+    pub seq: u64,
+    pub data: &'a [u8],
+    pub redelivered: bool,
+}
+
+/// What [`Window::begin_consume`] and [`Window::ack`] changed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Changes {
+    /// Events acknowledged by this request.
+    pub acked: u64,
+    /// True when this request took the window over from another session.
+    pub new_session: bool,
+}
+
+pub(crate) struct Window {
+    /// Unacknowledged events, in sequence order; `entries[0]` has number `first_seq`.
+    entries: VecDeque<Entry>,
+    first_seq: u64,
+    /// `entries[..cursor]` were delivered to `session` in its current run.
+    cursor: usize,
+    session: Option<SessionId>,
+    max_pending: usize,
+}
+
+impl Window {
+    pub(crate) fn new(max_pending: usize) -> Self {
+        Window {
+            entries: VecDeque::new(),
+            first_seq: 1,
+            cursor: 0,
+            session: None,
+            max_pending: max_pending.max(1),
+        }
+    }
+
+    /// Events delivered and not yet acknowledged.
+    pub(crate) fn pending(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The number the next new event gets.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.first_seq + self.entries.len() as u64
+    }
+
+    /// The highest sequence number ever handed out (0 before the first).
+    fn last_seq(&self) -> u64 {
+        self.next_seq() - 1
+    }
+
+    fn check_ack(&self, seq: u64) -> Result<(), WireError> {
+        if seq > self.last_seq() {
+            return Err(WireError::new(
+                ErrorCode::BadSequence,
+                format!(
+                    "ack={seq} but the last event delivered is {}",
+                    self.last_seq()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Drops every entry up to and including `seq`; returns how many.
+    fn ack_through(&mut self, seq: u64) -> u64 {
+        let mut n = 0;
+        while self.first_seq <= seq && !self.entries.is_empty() {
+            self.entries.pop_front();
+            self.first_seq += 1;
+            n += 1;
+        }
+        self.cursor = self.cursor.saturating_sub(n as usize);
+        n
+    }
+
+    /// Starts a consuming request of `session`: applies its acknowledgement and positions the
+    /// cursor at the first event it should get. Fails (changing nothing) on a bad `ack`.
+    pub(crate) fn begin_consume(
+        &mut self,
+        session: &[u8],
+        ack: Option<u64>,
+    ) -> Result<Changes, WireError> {
+        if let Some(seq) = ack {
+            self.check_ack(seq)?;
+        }
+        let same = self.session.as_deref() == Some(session);
+        let mut changes = Changes {
+            new_session: !same,
+            ..Changes::default()
+        };
+        match ack {
+            Some(seq) => changes.acked = self.ack_through(seq),
+            None if same => {
+                let through = self.first_seq + self.cursor as u64;
+                changes.acked = self.ack_through(through.saturating_sub(1));
+            }
+            None => {}
+        }
+        // Everything still in the window goes to this session first.
+        self.cursor = 0;
+        if !same {
+            self.session = Some(session.to_vec());
+        }
+        Ok(changes)
+    }
+
+    /// A standalone acknowledgement (`ack seq=S`), from any session.
+    pub(crate) fn ack(&mut self, seq: u64) -> Result<Changes, WireError> {
+        self.check_ack(seq)?;
+        Ok(Changes {
+            acked: self.ack_through(seq),
+            new_session: false,
+        })
+    }
+
+    /// Events waiting for redelivery to the current session.
+    pub(crate) fn redeliverable(&self) -> usize {
+        self.entries.len() - self.cursor
+    }
+
+    /// How many new events the window can take.
+    pub(crate) fn room(&self) -> usize {
+        self.max_pending.saturating_sub(self.entries.len())
+    }
+
+    /// Appends a new event (call only when `room() > 0`).
+    pub(crate) fn push(&mut self, data: Vec<u8>) {
+        self.entries.push_back(Entry {
+            data,
+            deliveries: 0,
+        });
+    }
+
+    /// The next up-to-`max` events for the current session (redeliveries first, then the newest
+    /// pushed), without marking them delivered; see [`Window::commit`].
+    pub(crate) fn peek(&self, max: usize) -> impl Iterator<Item = Out<'_>> {
+        let first = self.first_seq + self.cursor as u64;
+        self.entries
+            .iter()
+            .skip(self.cursor)
+            .take(max)
+            .enumerate()
+            .map(move |(i, e)| Out {
+                seq: first + i as u64,
+                data: &e.data,
+                redelivered: e.deliveries > 0,
+            })
+    }
+
+    /// Marks the next `n` events as delivered to the current session.
+    pub(crate) fn commit(&mut self, n: usize) {
+        let end = (self.cursor + n).min(self.entries.len());
+        for e in self.entries.range_mut(self.cursor..end) {
+            e.deliveries += 1;
+        }
+        self.cursor = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn take(w: &mut Window, max: usize) -> Vec<(u64, Vec<u8>, bool)> {
+        let out: Vec<_> = w
+            .peek(max)
+            .map(|o| (o.seq, o.data.to_vec(), o.redelivered))
+            .collect();
+        w.commit(out.len());
+        out
+    }
+
+    fn fill(w: &mut Window, items: &[&[u8]]) {
+        for i in items {
+            w.push(i.to_vec());
+        }
+    }
+
+    #[test]
+    fn implicit_ack_by_the_next_request() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1", b"e2"]);
+        assert_eq!(take(&mut w, 1), vec![(1, b"e1".to_vec(), false)]);
+        assert_eq!(w.pending(), 2);
+        let c = w.begin_consume(b"a", None).unwrap();
+        assert_eq!(c.acked, 1);
+        assert_eq!(take(&mut w, 5), vec![(2, b"e2".to_vec(), false)]);
+        assert_eq!(w.pending(), 1);
+    }
+
+    #[test]
+    fn a_new_session_gets_unacked_events_again_with_their_numbers() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1", b"e2", b"e3"]);
+        assert_eq!(take(&mut w, 2).len(), 2);
+        // 'a' dies; 'b' connects.
+        let c = w.begin_consume(b"b", None).unwrap();
+        assert_eq!(
+            c,
+            Changes {
+                acked: 0,
+                new_session: true
+            }
+        );
+        assert_eq!(
+            take(&mut w, 10),
+            vec![
+                (1, b"e1".to_vec(), true),
+                (2, b"e2".to_vec(), true),
+                (3, b"e3".to_vec(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn explicit_ack_resends_what_follows_it() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1", b"e2", b"e3"]);
+        assert_eq!(take(&mut w, 3).len(), 3);
+        // The reply was lost after e1 was processed: ack=1 asks for 2 and 3 again.
+        let c = w.begin_consume(b"a", Some(1)).unwrap();
+        assert_eq!(c.acked, 1);
+        assert_eq!(
+            take(&mut w, 10),
+            vec![(2, b"e2".to_vec(), true), (3, b"e3".to_vec(), true)]
+        );
+        assert_eq!(w.next_seq(), 4);
+    }
+
+    #[test]
+    fn bad_acks_change_nothing() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1"]);
+        take(&mut w, 1);
+        assert_eq!(
+            w.begin_consume(b"a", Some(2)).unwrap_err().code,
+            ErrorCode::BadSequence
+        );
+        assert_eq!(w.ack(5).unwrap_err().code, ErrorCode::BadSequence);
+        assert_eq!(w.pending(), 1);
+        // An old ack is harmless.
+        assert_eq!(w.ack(0).unwrap().acked, 0);
+        assert_eq!(w.ack(1).unwrap().acked, 1);
+        assert_eq!(w.pending(), 0);
+    }
+
+    #[test]
+    fn room_is_bounded_by_max_pending() {
+        let mut w = Window::new(2);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1", b"e2"]);
+        assert_eq!(w.room(), 0);
+        take(&mut w, 2);
+        w.begin_consume(b"a", None).unwrap();
+        assert_eq!(w.room(), 2);
+    }
+
+    #[test]
+    fn uncommitted_events_stay_for_the_next_request() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1"]);
+        assert_eq!(w.peek(1).count(), 1);
+        // the send failed: nothing committed, nothing acked by the next request
+        let c = w.begin_consume(b"a", None).unwrap();
+        assert_eq!(c.acked, 0);
+        assert_eq!(take(&mut w, 1), vec![(1, b"e1".to_vec(), false)]);
+    }
+}

@@ -1,0 +1,201 @@
+//! Plugins are independent components of the application that create and consume events. Plugins can be either
+//! internal, meaning they are written in Rust and run within the main application process as a child thread, or
+//! external, meaning they run in a separate process from the main application. Internal plugins use an inprocess
+//! communication mechanism to publish and subscribe to events, while external plugins communicate with the main
+//! application over TCP.
+//!
+//! The traits are those of event-engine 0.2. Two ready-made implementations save boilerplate:
+//! [`FnPlugin`] (an internal plugin from a closure) and [`ExternalPluginSpec`] (an external plugin
+//! from its name, port and filters).
+use std::sync::Arc;
+
+use crate::{errors::EngineError, events::EventType};
+use uuid::Uuid;
+use zmq::Socket;
+
+/// Public API for defining the internal plugins. Internal plugins are plugins that run within the main application
+/// process in a child thread. In particular, all internal plugins must be written in Rust.
+///
+/// The engine calls `start` once every plugin's subscriptions are in place (the start barrier), so
+/// no plugin misses an event that another plugin publishes from its own `start`.
+pub trait Plugin: Sync + Send {
+    /// The entry point for the plugin. The engine will start the plugin in its own
+    /// thread and execute this function.
+    /// the pub_socket is used by the plugin to publish new events (`send` blocks while the bus is full).
+    /// the sub_socket is used by the plugin to get events published by other plugins.
+    fn start(&self, pub_socket: Socket, sub_socket: Socket) -> Result<(), EngineError>;
+
+    /// Return the event types this plugin subscribes to.
+    fn get_subscriptions(&self) -> Result<Vec<Box<dyn EventType>>, EngineError>;
+
+    /// Returns the unique id for this plugin
+    fn get_id(&self) -> Uuid;
+
+    /// Returns the name for the plugin
+    fn get_name(&self) -> String;
+}
+
+/// Public API for defining external plugins. External plugins are plugins that will run in a separate process from the main
+/// application process.
+/// In particular, all plugins written in languages other than Rust will be external plugins. These external plugins
+/// still need to be registered on the main application.
+pub trait ExternalPlugin: Send + Sync {
+    /// Serves the external plugin protocol (v1 and v2, see `docs/protocol.md`) on `external_socket`
+    /// until the plugin process sends `plugin_command: quit`.
+    ///
+    /// The engine calls this on the plugin's own thread. `external_socket` is a ROUTER socket bound
+    /// to the plugin's TCP port (a REQ client cannot tell it from 0.2's REP socket); `pub_socket`
+    /// publishes onto the bus and `sub_socket` receives the plugin's subscriptions.
+    fn start(
+        &self,
+        pub_socket: Socket,
+        sub_socket: Socket,
+        external_socket: Socket,
+    ) -> Result<(), EngineError> {
+        let info = crate::external::PluginInfo::of(self)?;
+        crate::external::serve(&info, pub_socket, sub_socket, external_socket)
+    }
+
+    /// the tcp port on which the external plugin will retrieve and publish events (0: any free port).
+    fn get_tcp_port(&self) -> i32;
+
+    /// Return the event types this plugin subscribes to.
+    fn get_subscriptions(&self) -> Result<Vec<Box<dyn EventType>>, EngineError>;
+
+    /// Returns the unique id for this plugin
+    fn get_id(&self) -> Uuid;
+
+    /// Returns the name for the plugin
+    fn get_name(&self) -> String;
+}
+
+type StartFn = dyn Fn(Socket, Socket) -> Result<(), EngineError> + Send + Sync;
+
+/// An internal plugin made of a name, its filters and a closure.
+///
+/// ```
+/// use event_engine::plugins::FnPlugin;
+/// use event_engine::events::Filter;
+///
+/// let echo = FnPlugin::new("echo", |pub_socket, sub_socket| {
+///     let event = sub_socket.recv_bytes(0)?;
+///     pub_socket.send([b"Reply".as_slice(), &event[4..]].concat(), 0)?;
+///     Ok(())
+/// })
+/// .subscribe(Filter::new("Ping"));
+/// # let _ = echo;
+/// ```
+pub struct FnPlugin {
+    name: String,
+    id: Uuid,
+    filters: Vec<crate::events::Filter>,
+    start: Arc<StartFn>,
+}
+
+impl FnPlugin {
+    /// A plugin called `name` whose `start` is `f`.
+    pub fn new<F>(name: impl Into<String>, f: F) -> Self
+    where
+        F: Fn(Socket, Socket) -> Result<(), EngineError> + Send + Sync + 'static,
+    {
+        FnPlugin {
+            name: name.into(),
+            id: Uuid::new_v4(),
+            filters: Vec::new(),
+            start: Arc::new(f),
+        }
+    }
+
+    /// Adds a subscription.
+    pub fn subscribe(mut self, filter: crate::events::Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Sets the id (a random v4 UUID by default).
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.id = id;
+        self
+    }
+}
+
+impl Plugin for FnPlugin {
+    fn start(&self, pub_socket: Socket, sub_socket: Socket) -> Result<(), EngineError> {
+        (self.start)(pub_socket, sub_socket)
+    }
+
+    fn get_subscriptions(&self) -> Result<Vec<Box<dyn EventType>>, EngineError> {
+        Ok(self.filters.iter().cloned().map(|f| f.boxed()).collect())
+    }
+
+    fn get_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn get_name(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// An external plugin described by its name, TCP port and filters: what the CLI and the C API
+/// register, and what most applications need.
+///
+/// ```
+/// use event_engine::plugins::{ExternalPlugin, ExternalPluginSpec};
+/// use event_engine::events::Filter;
+///
+/// let py = ExternalPluginSpec::new("classifier", 6000)
+///     .subscribe(Filter::new("Frame"))
+///     .subscribe(Filter::bytes("ctrl", [0x01, 0x00]));
+/// assert_eq!(py.get_tcp_port(), 6000);
+/// assert_eq!(py.get_subscriptions().unwrap().len(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExternalPluginSpec {
+    name: String,
+    id: Uuid,
+    port: i32,
+    filters: Vec<crate::events::Filter>,
+}
+
+impl ExternalPluginSpec {
+    /// A plugin called `name` served on TCP `port` (0: any free port, read back from the running app).
+    pub fn new(name: impl Into<String>, port: i32) -> Self {
+        ExternalPluginSpec {
+            name: name.into(),
+            id: Uuid::new_v4(),
+            port,
+            filters: Vec::new(),
+        }
+    }
+
+    /// Adds a subscription.
+    pub fn subscribe(mut self, filter: crate::events::Filter) -> Self {
+        self.filters.push(filter);
+        self
+    }
+
+    /// Sets the id (a random v4 UUID by default).
+    pub fn with_id(mut self, id: Uuid) -> Self {
+        self.id = id;
+        self
+    }
+}
+
+impl ExternalPlugin for ExternalPluginSpec {
+    fn get_tcp_port(&self) -> i32 {
+        self.port
+    }
+
+    fn get_subscriptions(&self) -> Result<Vec<Box<dyn EventType>>, EngineError> {
+        Ok(self.filters.iter().cloned().map(|f| f.boxed()).collect())
+    }
+
+    fn get_id(&self) -> Uuid {
+        self.id
+    }
+
+    fn get_name(&self) -> String {
+        self.name.clone()
+    }
+}

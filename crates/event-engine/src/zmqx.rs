@@ -1,0 +1,237 @@
+//! The few libzmq features the `zmq` crate does not expose, behind safe functions.
+//!
+//! * [`EngineContext`] owns a raw libzmq context so the engine can call `zmq_ctx_shutdown` (every
+//!   blocking call on its sockets then returns `ETERM`): that is how a failed plugin or a stop
+//!   request unblocks all the others, and why shutdown never hangs.
+//! * [`set_nodrop`] sets `ZMQ_XPUB_NODROP`, which makes a full subscriber block the sender
+//!   instead of losing the event.
+
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use log::warn;
+
+/// A libzmq context owned by one running application.
+///
+/// Sockets made by [`EngineContext::socket`] are ordinary `zmq::Socket`s. The context is
+/// terminated by [`EngineContext::terminate`] once every socket has been closed.
+pub(crate) struct EngineContext {
+    raw: *mut c_void,
+    terminated: AtomicBool,
+}
+
+// SAFETY: a libzmq context is thread safe (zmq_ctx_new(3)); we only pass the pointer to libzmq.
+unsafe impl Send for EngineContext {}
+// SAFETY: as above; zmq_ctx_shutdown and zmq_socket may be called from any thread.
+unsafe impl Sync for EngineContext {}
+
+impl EngineContext {
+    /// A new context.
+    pub(crate) fn new() -> Result<Arc<Self>, zmq::Error> {
+        // SAFETY: plain constructor; a null result is handled.
+        let raw = unsafe { zmq_sys::zmq_ctx_new() };
+        if raw.is_null() {
+            return Err(last_error());
+        }
+        Ok(Arc::new(EngineContext {
+            raw,
+            terminated: AtomicBool::new(false),
+        }))
+    }
+
+    /// A new socket of this context.
+    pub(crate) fn socket(&self, kind: zmq::SocketType) -> Result<zmq::Socket, zmq::Error> {
+        if self.terminated.load(Ordering::Acquire) {
+            return Err(zmq::Error::ETERM);
+        }
+        // SAFETY: `raw` is a live context (terminate() has not run, and it only runs once every
+        // owner is done creating sockets).
+        let sock = unsafe { zmq_sys::zmq_socket(self.raw, raw_type(kind)) };
+        if sock.is_null() {
+            return Err(last_error());
+        }
+        // SAFETY: `sock` is a fresh socket that nothing else owns; the zmq crate closes it on drop.
+        Ok(unsafe { zmq::Socket::from_raw(sock) })
+    }
+
+    /// Makes every blocking call on this context's sockets return `ETERM` (zmq_ctx_shutdown(3)).
+    /// Idempotent.
+    pub(crate) fn shutdown(&self) {
+        if self.terminated.load(Ordering::Acquire) {
+            return;
+        }
+        // SAFETY: `raw` is live; zmq_ctx_shutdown is thread safe and may be called repeatedly.
+        unsafe {
+            zmq_sys::zmq_ctx_shutdown(self.raw);
+        }
+    }
+
+    /// Terminates the context, waiting at most `limit` for sockets that are still open (a plugin
+    /// that kept its socket). Returns whether termination completed in time; if not, it completes
+    /// in the background once the last socket closes.
+    pub(crate) fn terminate(self: &Arc<Self>, limit: Duration) -> bool {
+        if self.terminated.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        let ctx = Arc::clone(self);
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("ee-ctx-term".into())
+            .spawn(move || {
+                loop {
+                    // SAFETY: `raw` is live and terminated exactly once (guarded by `terminated`).
+                    let rc = unsafe { zmq_sys::zmq_ctx_term(ctx.raw) };
+                    if rc == 0 || last_error() != zmq::Error::EINTR {
+                        break;
+                    }
+                }
+                let _ = tx.send(());
+            });
+        if spawned.is_err() {
+            warn!("could not spawn the context terminator; the context is left open");
+            return false;
+        }
+        match rx.recv_timeout(limit) {
+            Ok(()) => true,
+            Err(_) => {
+                warn!(
+                    "a socket of this application is still open {:?} after every plugin finished \
+                     (a plugin kept its socket?); the context will close when it does",
+                    limit
+                );
+                false
+            }
+        }
+    }
+}
+
+impl Drop for EngineContext {
+    fn drop(&mut self) {
+        // Reached only when terminate() never ran (start() failed half-way); every socket is
+        // closed by then, since sockets are dropped before the last Arc of the context.
+        if !self.terminated.swap(true, Ordering::AcqRel) {
+            // SAFETY: `raw` is live; no socket remains, so this returns at once.
+            unsafe {
+                zmq_sys::zmq_ctx_shutdown(self.raw);
+                zmq_sys::zmq_ctx_term(self.raw);
+            }
+        }
+    }
+}
+
+/// Sets `ZMQ_XPUB_NODROP` on a PUB or XPUB socket: sends block (or fail with `EAGAIN` when
+/// non-blocking) instead of dropping events at the high-water mark.
+pub(crate) fn set_nodrop(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
+    let on: c_int = 1;
+    // SAFETY: the pointer is a live socket owned by `socket`; the option value is an int.
+    let rc = unsafe {
+        zmq_sys::zmq_setsockopt(
+            socket.as_mut_ptr(),
+            zmq_sys::ZMQ_XPUB_NODROP as c_int,
+            &on as *const c_int as *const c_void,
+            std::mem::size_of::<c_int>(),
+        )
+    };
+    if rc == -1 {
+        return Err(last_error());
+    }
+    Ok(())
+}
+
+/// The libzmq constant of a socket type (`zmq::SocketType::to_raw` is private).
+fn raw_type(kind: zmq::SocketType) -> c_int {
+    use zmq::SocketType::*;
+    let raw = match kind {
+        PAIR => zmq_sys::ZMQ_PAIR,
+        PUB => zmq_sys::ZMQ_PUB,
+        SUB => zmq_sys::ZMQ_SUB,
+        REQ => zmq_sys::ZMQ_REQ,
+        REP => zmq_sys::ZMQ_REP,
+        DEALER => zmq_sys::ZMQ_DEALER,
+        ROUTER => zmq_sys::ZMQ_ROUTER,
+        PULL => zmq_sys::ZMQ_PULL,
+        PUSH => zmq_sys::ZMQ_PUSH,
+        XPUB => zmq_sys::ZMQ_XPUB,
+        XSUB => zmq_sys::ZMQ_XSUB,
+        STREAM => zmq_sys::ZMQ_STREAM,
+    };
+    raw as c_int
+}
+
+fn last_error() -> zmq::Error {
+    // SAFETY: reads the thread-local errno libzmq set.
+    zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
+}
+
+/// The TCP endpoint for `address` and `port` (0: any free port), bracketing IPv6 addresses.
+pub(crate) fn tcp_endpoint(address: &str, port: u16) -> String {
+    let host = if address.contains(':') && !address.starts_with('[') {
+        format!("[{address}]")
+    } else {
+        address.to_string()
+    };
+    if port == 0 {
+        format!("tcp://{host}:*")
+    } else {
+        format!("tcp://{host}:{port}")
+    }
+}
+
+/// Binds `socket` to TCP `address:port` (IPv6 enabled when the address is IPv6) and returns the
+/// endpoint actually bound (with the real port when `port` was 0).
+pub(crate) fn bind_tcp(
+    socket: &zmq::Socket,
+    address: &str,
+    port: u16,
+) -> Result<(String, u16), zmq::Error> {
+    if address.contains(':') {
+        socket.set_ipv6(true)?;
+    }
+    socket.bind(&tcp_endpoint(address, port))?;
+    let endpoint = socket
+        .get_last_endpoint()?
+        .map_err(|_| zmq::Error::EINVAL)?;
+    let bound = endpoint
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .ok_or(zmq::Error::EINVAL)?;
+    Ok((endpoint, bound))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(tcp_endpoint("127.0.0.1", 0), "tcp://127.0.0.1:*");
+        assert_eq!(tcp_endpoint("0.0.0.0", 5559), "tcp://0.0.0.0:5559");
+        assert_eq!(tcp_endpoint("::1", 7), "tcp://[::1]:7");
+    }
+
+    #[test]
+    fn shutdown_unblocks_a_blocking_receive() {
+        let ctx = EngineContext::new().unwrap();
+        let pull = ctx.socket(zmq::PULL).unwrap();
+        pull.bind("inproc://x").unwrap();
+        let t = std::thread::spawn(move || pull.recv_bytes(0));
+        ctx.shutdown();
+        assert_eq!(t.join().unwrap(), Err(zmq::Error::ETERM));
+        assert!(ctx.terminate(Duration::from_secs(5)));
+        assert!(ctx.socket(zmq::PULL).is_err());
+    }
+
+    #[test]
+    fn binds_port_zero_and_reads_it_back() {
+        let ctx = EngineContext::new().unwrap();
+        let s = ctx.socket(zmq::PULL).unwrap();
+        let (endpoint, port) = bind_tcp(&s, "127.0.0.1", 0).unwrap();
+        assert!(port > 0);
+        assert_eq!(endpoint, format!("tcp://127.0.0.1:{port}"));
+        drop(s);
+        assert!(ctx.terminate(Duration::from_secs(5)));
+    }
+}
