@@ -13,8 +13,8 @@ use uuid::Uuid;
 /// EngineError enumerates all possible error types returned by the event-engine framework.
 #[derive(Error, Debug)]
 pub enum EngineError {
-    /// A ZeroMQ call failed (0.2 name; `?` on a `zmq::Result` converts into this variant).
-    #[error("Engine could not create subscription socket")]
+    /// A ZeroMQ call failed (0.2's name; `?` on a `zmq::Result` converts into this variant).
+    #[error("ZeroMQ error: {0}")]
     SubSocketCreateError(#[from] zmq::Error),
 
     /// 0.2: binding the subscribe port failed.
@@ -165,6 +165,34 @@ pub enum EngineError {
     /// An engine thread failed (a bug or a resource problem, not a plugin's fault).
     #[error("engine internal error: {0}")]
     Internal(String),
+}
+
+impl EngineError {
+    /// The ZeroMQ error inside, if this error carries one.
+    pub fn zmq_error(&self) -> Option<zmq::Error> {
+        use EngineError::*;
+        match self {
+            SubSocketCreateError(e)
+            | SubSocketTCPBindError(_, e)
+            | PluginExternalSocketError(_, e)
+            | EngineSetSubFilterAllError(e)
+            | EngineSyncSocketTCPBindError(_, e)
+            | EngineSyncSocketMsgRcvError(e)
+            | EngineSyncSocketSendRcvError(e)
+            | EngineExtSocketRcvError(_, e)
+            | EngineExtSubSocketRcvError(_, e)
+            | EngineExtSocketSendError(_, e)
+            | EngineExtPubSocketSendError(_, e)
+            | Bind { source: e, .. } => Some(*e),
+            _ => None,
+        }
+    }
+
+    /// True when this error only says the engine shut the plugin's sockets down (`ETERM`): the
+    /// plugin was stopped, it did not fail.
+    pub fn is_stop(&self) -> bool {
+        self.zmq_error() == Some(zmq::Error::ETERM)
+    }
 }
 
 /// How a plugin failed.

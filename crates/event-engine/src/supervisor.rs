@@ -36,7 +36,7 @@ use crate::zmqx::EngineContext;
 /// How a plugin thread ended, before classification.
 pub(crate) enum RawOutcome {
     Ok,
-    Err(String),
+    Err(EngineError),
     Panic(String),
     NotStarted,
 }
@@ -93,7 +93,7 @@ pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
 fn guarded(f: impl FnOnce() -> Result<(), EngineError>) -> RawOutcome {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => RawOutcome::Ok,
-        Ok(Err(e)) => RawOutcome::Err(e.to_string()),
+        Ok(Err(e)) => RawOutcome::Err(e),
         Err(p) => RawOutcome::Panic(panic_message(p)),
     }
 }
@@ -410,14 +410,14 @@ impl Supervisor {
     }
 }
 
-/// An error that only says the context was shut down: the plugin was stopped, it did not fail.
-fn is_stop_error(details: &str) -> bool {
+/// A panic that only says the context was shut down (`recv(..).unwrap()` after a stop).
+fn is_stop_panic(details: &str) -> bool {
     details.contains("ETERM") || details.contains("Context was terminated")
 }
 
 fn classify(meta: &PluginMeta, raw: RawOutcome, stopping: bool) -> Outcome {
-    let failure = |kind: FailureKind, details: String| {
-        if stopping && is_stop_error(&details) {
+    let failure = |kind: FailureKind, details: String, is_stop: bool| {
+        if stopping && is_stop {
             Outcome::Stopped(details)
         } else {
             Outcome::Failed(PluginFailure {
@@ -430,8 +430,11 @@ fn classify(meta: &PluginMeta, raw: RawOutcome, stopping: bool) -> Outcome {
     };
     match raw {
         RawOutcome::Ok => Outcome::Finished,
-        RawOutcome::Err(e) => failure(FailureKind::Error, e),
-        RawOutcome::Panic(p) => failure(FailureKind::Panic, p),
+        RawOutcome::Err(e) => failure(FailureKind::Error, e.to_string(), e.is_stop()),
+        RawOutcome::Panic(p) => {
+            let stop = is_stop_panic(&p);
+            failure(FailureKind::Panic, p, stop)
+        }
         RawOutcome::NotStarted => Outcome::NotStarted,
     }
 }

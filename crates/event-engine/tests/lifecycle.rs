@@ -1,0 +1,264 @@
+//! Run lifecycle: failures are reported by name, shutdown frees the ports, stop and
+//! wait-for-external behave.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::ReqClient;
+use event_engine::errors::{EngineError, FailureKind};
+use event_engine::events::Filter;
+use event_engine::plugins::{ExternalPluginSpec, FnPlugin};
+use event_engine::{App, Outcome};
+
+fn waits_forever(name: &str) -> FnPlugin {
+    FnPlugin::new(name, |_pub, sub| {
+        // Blocks until the engine stops it: recv returns ETERM and the plugin fails with it.
+        sub.recv_bytes(0)?;
+        Ok(())
+    })
+    .subscribe(Filter::new("Never"))
+}
+
+#[test]
+fn failing_and_panicking_plugins_are_named_and_the_ports_are_free_again() {
+    let failing = FnPlugin::new("failing-plugin", |_pub, _sub| {
+        Err(EngineError::PluginExecutionError(
+            "failing-plugin".into(),
+            "id".into(),
+            "sensor offline".into(),
+        ))
+    });
+    let panicking = FnPlugin::new("panicking-plugin", |_pub, _sub| {
+        panic!("index out of range")
+    });
+    let app = App::new(0, 0)
+        .with_plugin(failing)
+        .with_plugin(panicking)
+        .with_plugin(waits_forever("waiting-plugin"))
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0))
+        .start()
+        .unwrap();
+    let ports = (
+        app.publish_port(),
+        app.subscribe_port(),
+        app.external_port("ext").unwrap(),
+    );
+    let started = Instant::now();
+    let report = app.wait().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "shutdown took too long"
+    );
+    let err = report.result().unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("failing-plugin") && msg.contains("sensor offline"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("panicking-plugin") && msg.contains("index out of range"),
+        "{msg}"
+    );
+    let EngineError::PluginsFailed(failures) = err else {
+        panic!("unexpected error {err:?}")
+    };
+    assert_eq!(failures.len(), 2);
+    assert!(failures
+        .iter()
+        .any(|f| f.name == "panicking-plugin" && f.kind == FailureKind::Panic));
+    // The others were told to stop, and say so.
+    for name in ["waiting-plugin", "ext"] {
+        let p = report.plugins.iter().find(|p| p.name == name).unwrap();
+        assert!(
+            matches!(p.outcome, Outcome::Stopped(_)),
+            "{name}: {:?}",
+            p.outcome
+        );
+    }
+
+    // A new app binds the same ports at once.
+    let again = App::new(ports.0 as i32, ports.1 as i32)
+        .with_external_plugin(ExternalPluginSpec::new("ext", ports.2 as i32))
+        .start()
+        .unwrap();
+    assert_eq!(again.publish_port(), ports.0);
+    let client = ReqClient::connect(ports.2);
+    assert_eq!(client.ask(b"plugin_command: quit"), b"event-engine: bye");
+    again.wait().unwrap().result().unwrap();
+}
+
+#[test]
+fn two_apps_run_one_after_the_other_on_the_same_ports() {
+    let first = App::new(0, 0).start().unwrap();
+    let (p, s) = (first.publish_port() as i32, first.subscribe_port() as i32);
+    first.wait().unwrap();
+    for _ in 0..3 {
+        let producer = FnPlugin::new("p", |pub_socket, _| {
+            pub_socket.send("Ping", 0)?;
+            Ok(())
+        });
+        let consumer = FnPlugin::new("c", |_, sub| {
+            assert_eq!(sub.recv_bytes(0)?, b"Ping");
+            Ok(())
+        })
+        .subscribe(Filter::new("Ping"));
+        App::new(p, s)
+            .with_plugin(producer)
+            .with_plugin(consumer)
+            .run()
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let first = App::new(0, 0).start().unwrap();
+    let err = App::new(first.publish_port() as i32, 0)
+        .start()
+        .err()
+        .unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("publish port") && msg.contains(&first.publish_port().to_string()),
+        "{msg}"
+    );
+    assert!(matches!(err, EngineError::Bind { .. }));
+}
+
+#[test]
+fn stop_ends_a_run_and_plugins_are_reported_stopped() {
+    let app = App::new(0, 0)
+        .with_plugin(waits_forever("a"))
+        .with_plugin(waits_forever("b"))
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0))
+        .start()
+        .unwrap();
+    let stop = app.stop_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        stop.stop();
+    });
+    let report = app.wait().unwrap();
+    t.join().unwrap();
+    assert!(report.stop_requested);
+    report.result().unwrap();
+    assert!(
+        report
+            .plugins
+            .iter()
+            .all(|p| matches!(p.outcome, Outcome::Stopped(_))),
+        "{report}"
+    );
+}
+
+#[test]
+fn dropping_a_running_app_stops_it() {
+    let app = App::new(0, 0)
+        .with_plugin(waits_forever("a"))
+        .start()
+        .unwrap();
+    let port = app.publish_port();
+    drop(app);
+    // the port is free again
+    App::new(port as i32, 0).start().unwrap().stop();
+}
+
+#[test]
+fn wait_for_external_times_out_naming_the_missing_plugin() {
+    let started = Instant::now();
+    let err = App::new(0, 0)
+        .wait_for_external_plugins(Duration::from_millis(300))
+        .with_plugin(waits_forever("internal"))
+        .with_external_plugin(ExternalPluginSpec::new("camera-reader", 0))
+        .run()
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let msg = err.to_string();
+    assert!(
+        matches!(err, EngineError::ExternalPluginsNotConnected { .. }),
+        "{msg}"
+    );
+    assert!(msg.contains("camera-reader"), "{msg}");
+}
+
+#[test]
+fn wait_for_external_holds_internal_plugins_until_the_process_connects() {
+    let producer = FnPlugin::new("producer", |pub_socket, _| {
+        pub_socket.send("Go", 0)?;
+        Ok(())
+    });
+    let app = App::new(0, 0)
+        .wait_for_external_plugins(Duration::from_secs(20))
+        .with_plugin(producer)
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0).subscribe(Filter::new("Go")))
+        .start()
+        .unwrap();
+    // Nothing has run yet: the producer is held at the gate.
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(app.stats().events_forwarded, 0);
+    let client = ReqClient::connect(app.external_port("ext").unwrap());
+    assert_eq!(client.ask(b"plugin_command: next_msg"), b"Go");
+    client.ask(b"plugin_command: quit");
+    app.wait().unwrap().result().unwrap();
+}
+
+#[test]
+fn a_plugin_whose_subscriptions_fail_is_named_before_anything_runs() {
+    struct Broken;
+    impl event_engine::plugins::Plugin for Broken {
+        fn start(&self, _: zmq::Socket, _: zmq::Socket) -> Result<(), EngineError> {
+            unreachable!("never started")
+        }
+        fn get_subscriptions(
+            &self,
+        ) -> Result<Vec<Box<dyn event_engine::events::EventType>>, EngineError> {
+            panic!("no config file")
+        }
+        fn get_id(&self) -> uuid::Uuid {
+            uuid::Uuid::nil()
+        }
+        fn get_name(&self) -> String {
+            "broken".into()
+        }
+    }
+    let err = App::new(0, 0).with_plugin(Broken).start().err().unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("broken") && msg.contains("no config file"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn tcp_ports_listen_on_loopback_by_default() {
+    let app = App::new(0, 0)
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0))
+        .start()
+        .unwrap();
+    assert!(app.publish_endpoint().starts_with("tcp://127.0.0.1:"));
+    assert!(app.subscribe_endpoint().starts_with("tcp://127.0.0.1:"));
+    assert!(app.external_plugins()[0]
+        .endpoint
+        .starts_with("tcp://127.0.0.1:"));
+    app.stop();
+}
+
+#[test]
+fn invalid_configuration_is_refused_with_the_reason() {
+    let err = App::new(0, 0)
+        .bind_address("nowhere")
+        .start()
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("bind_address 'nowhere'"));
+    let err = App::new(0, 0)
+        .with_external_plugin(ExternalPluginSpec::new("ext", 70000))
+        .start()
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("port of external plugin 'ext'"),
+        "{err}"
+    );
+}
