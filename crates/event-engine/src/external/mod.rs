@@ -353,6 +353,8 @@ impl Server<'_> {
                 Err(e) => self.reply_error(envelope, &e)?,
             },
             Request::Quit => {
+                add(&self.counters.acked, self.window.finish_session(&session));
+                self.update_gauges();
                 self.reply(envelope, wire::QUIT_ACK)?;
                 return Ok(Flow::Quit);
             }

@@ -140,6 +140,15 @@ impl Window {
         })
     }
 
+    /// The client of `session` is done (it quit): what it was given counts as processed.
+    pub(crate) fn finish_session(&mut self, session: &[u8]) -> u64 {
+        if self.session.as_deref() != Some(session) {
+            return 0;
+        }
+        let through = self.first_seq + self.cursor as u64;
+        self.ack_through(through.saturating_sub(1))
+    }
+
     /// Events waiting for redelivery to the current session.
     pub(crate) fn redeliverable(&self) -> usize {
         self.entries.len() - self.cursor

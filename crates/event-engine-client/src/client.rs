@@ -1,0 +1,532 @@
+//! The plugin-protocol client.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{debug, warn};
+
+use crate::error::{Error, Result};
+use crate::wire::{self, Status};
+
+/// Settings of a [`Client`]. `ClientOptions::default()` suits most plugins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// How long to wait for a reply beyond the time the engine was asked to wait, before the
+    /// engine is considered unreachable and the client reconnects (default 5 s).
+    pub reply_timeout: Duration,
+    /// How many times a request that is safe to repeat is sent again on a fresh connection
+    /// after `reply_timeout` (default 3). Publishing is never repeated.
+    pub retries: u32,
+    /// First pause before reconnecting; doubles up to `max_backoff` (default 100 ms).
+    pub reconnect_backoff: Duration,
+    /// Longest pause between reconnects (default 2 s).
+    pub max_backoff: Duration,
+    /// How long a publish may wait for its reply, which the engine delays while the bus is full
+    /// (backpressure). `None` waits as long as it takes (default 30 s).
+    pub publish_timeout: Option<Duration>,
+    /// How often a blocking call checks for cancellation and interrupts (default 100 ms).
+    pub poll_slice: Duration,
+    /// Longest time the engine is asked to hold one receive request; longer waits are made of
+    /// several requests (default 1 s).
+    pub long_poll: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            reply_timeout: Duration::from_secs(5),
+            retries: 3,
+            reconnect_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            publish_timeout: Some(Duration::from_secs(30)),
+            poll_slice: Duration::from_millis(100),
+            long_poll: Duration::from_secs(1),
+        }
+    }
+}
+
+/// An event received from the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Its sequence number for this plugin (1, 2, ...); the same on every redelivery.
+    pub seq: u64,
+    /// The event's bytes (its filter first).
+    pub data: Vec<u8>,
+    /// True when the engine had delivered it before (to a client that died or lost the reply).
+    pub redelivered: bool,
+}
+
+/// Cancels a client's blocking calls from another thread: they return [`Error::Interrupted`]
+/// within one `poll_slice`. Sticky until [`CancelToken::reset`].
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    /// Makes current and future blocking calls return `Interrupted`.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Clears the cancellation.
+    pub fn reset(&self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A connection to one external plugin's port on an engine.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use event_engine_client::Client;
+///
+/// let mut plugin = Client::connect("tcp://127.0.0.1:6000")?;
+/// while let Some(event) = plugin.next(Some(Duration::from_secs(1)))? {
+///     plugin.publish(&[b"Seen".as_slice(), &event.data].concat())?;
+/// }
+/// plugin.quit()?;
+/// # Ok::<(), event_engine_client::Error>(())
+/// ```
+pub struct Client {
+    endpoint: String,
+    options: ClientOptions,
+    ctx: zmq::Context,
+    socket: Option<zmq::Socket>,
+    cancel: CancelToken,
+    /// Highest sequence number handed to the application.
+    last_seq: Option<u64>,
+    /// Highest sequence number the engine has been told about.
+    acked: Option<u64>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.endpoint)
+            .field("last_seq", &self.last_seq)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+/// What a request is, for retries and deadlines.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Safe to send again on a new connection.
+    Idempotent,
+    /// Must not be sent twice (publish).
+    Once,
+}
+
+impl Client {
+    /// Connects to an engine endpoint such as `tcp://127.0.0.1:6000` with default options.
+    /// Connecting is lazy: an engine that is not there yet is found when it starts.
+    pub fn connect(endpoint: &str) -> Result<Client> {
+        Client::connect_with(endpoint, ClientOptions::default())
+    }
+
+    /// Connects with the given options.
+    pub fn connect_with(endpoint: &str, options: ClientOptions) -> Result<Client> {
+        if !endpoint.contains("://") {
+            return Err(Error::InvalidArgument(format!(
+                "'{endpoint}' is not an endpoint (expected e.g. tcp://127.0.0.1:6000)"
+            )));
+        }
+        if options.poll_slice.is_zero() || options.long_poll.is_zero() {
+            return Err(Error::InvalidArgument(
+                "poll_slice and long_poll must be longer than zero".into(),
+            ));
+        }
+        let mut client = Client {
+            endpoint: endpoint.to_string(),
+            options,
+            ctx: zmq::Context::new(),
+            socket: None,
+            cancel: CancelToken::default(),
+            last_seq: None,
+            acked: None,
+            closed: false,
+        };
+        client.socket()?;
+        Ok(client)
+    }
+
+    /// Connects to `port` on `host`.
+    pub fn connect_port(host: &str, port: u16) -> Result<Client> {
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        Client::connect(&format!("tcp://{host}:{port}"))
+    }
+
+    /// The endpoint this client talks to.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// A token that interrupts this client's blocking calls from another thread.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// The sequence number of the last event handed out by `next`/`next_batch`.
+    pub fn last_seq(&self) -> Option<u64> {
+        self.last_seq
+    }
+
+    /// True once `quit` has been called.
+    pub fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    fn socket(&mut self) -> Result<&zmq::Socket> {
+        if self.socket.is_none() {
+            let s = self.ctx.socket(zmq::REQ)?;
+            // A request that timed out never blocks the next one, and its late reply is discarded.
+            s.set_req_relaxed(true)?;
+            s.set_req_correlate(true)?;
+            s.set_linger(0)?;
+            if self.endpoint.contains('[') {
+                s.set_ipv6(true)?;
+            }
+            s.connect(&self.endpoint)?;
+            self.socket = Some(s);
+        }
+        self.socket
+            .as_ref()
+            .ok_or_else(|| Error::UnexpectedReply("no socket".into()))
+    }
+
+    fn reset_socket(&mut self) {
+        self.socket = None;
+    }
+
+    /// Sends `frames` and waits for the reply: at most `engine_wait` (what the engine was asked to
+    /// wait) plus `reply_timeout` per attempt, reconnecting between attempts.
+    fn request(
+        &mut self,
+        frames: &[&[u8]],
+        kind: Kind,
+        engine_wait: Option<Duration>,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<Vec<u8>>> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        let attempts = match kind {
+            Kind::Idempotent => self.options.retries + 1,
+            Kind::Once => 1,
+        };
+        let started = Instant::now();
+        let mut backoff = self.options.reconnect_backoff;
+        for attempt in 1..=attempts {
+            self.socket()?.send_multipart(frames, 0)?;
+            let deadline = engine_wait.map(|w| Instant::now() + w + self.options.reply_timeout);
+            loop {
+                let slice = match deadline {
+                    Some(d) => d
+                        .saturating_duration_since(Instant::now())
+                        .min(self.options.poll_slice),
+                    None => self.options.poll_slice,
+                };
+                let ms = (slice.as_millis() as i64).max(1);
+                if self.socket()?.poll(zmq::POLLIN, ms)? > 0 {
+                    return Ok(self.socket()?.recv_multipart(0)?);
+                }
+                if self.cancel.is_cancelled() || interrupted() {
+                    // The request is abandoned; REQ_RELAXED lets the next one go out, and the
+                    // engine drops the abandoned one when it arrives.
+                    return Err(Error::Interrupted);
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    break;
+                }
+            }
+            debug!(
+                "no reply from {} (attempt {attempt} of {attempts}); reconnecting",
+                self.endpoint
+            );
+            self.reset_socket();
+            if attempt < attempts {
+                self.pause(backoff, interrupted)?;
+                backoff = (backoff * 2).min(self.options.max_backoff);
+            }
+        }
+        Err(Error::Disconnected {
+            endpoint: self.endpoint.clone(),
+            waited_ms: started.elapsed().as_millis() as u64,
+            attempts,
+        })
+    }
+
+    fn pause(&self, d: Duration, interrupted: &mut dyn FnMut() -> bool) -> Result<()> {
+        let end = Instant::now() + d;
+        while Instant::now() < end {
+            if self.cancel.is_cancelled() || interrupted() {
+                return Err(Error::Interrupted);
+            }
+            std::thread::sleep(
+                end.saturating_duration_since(Instant::now())
+                    .min(self.options.poll_slice),
+            );
+        }
+        Ok(())
+    }
+
+    /// Parses a reply's status frame, turning error replies into [`Error::Protocol`].
+    fn status(reply: &[Vec<u8>], expected: &str) -> Result<Status> {
+        let first = reply
+            .first()
+            .ok_or_else(|| Error::UnexpectedReply("an empty reply".into()))?;
+        match wire::parse_status(first) {
+            Some(Status::Error(e)) => Err(Error::Protocol(e)),
+            Some(Status::UnknownError { code, message }) => Err(Error::UnexpectedReply(format!(
+                "unknown error code '{code}': {message}"
+            ))),
+            Some(s @ Status::Ok { .. }) => match &s {
+                Status::Ok { kind, .. } if kind == expected => Ok(s),
+                _ => Err(Error::UnexpectedReply(format!(
+                    "expected '{expected}', got {:?}{}",
+                    String::from_utf8_lossy(first),
+                    if expected != "msg" && first.as_slice() == wire::MSG_PUBLISHED {
+                        " (the engine published the request: it speaks only protocol v1)"
+                    } else {
+                        ""
+                    }
+                ))),
+            },
+            None => Err(Error::UnexpectedReply(format!(
+                "expected '{expected}', got {} bytes that are not a status",
+                first.len()
+            ))),
+        }
+    }
+
+    /// Asks the engine who this plugin is and what it supports.
+    pub fn hello(&mut self) -> Result<wire::Hello> {
+        let reply = self.request(
+            &[wire::HELLO_COMMAND],
+            Kind::Idempotent,
+            Some(Duration::ZERO),
+            &mut || false,
+        )?;
+        Self::status(&reply, "hello")?;
+        let json = reply
+            .get(1)
+            .ok_or_else(|| Error::UnexpectedReply("hello without its document".into()))?;
+        serde_json::from_slice(json)
+            .map_err(|e| Error::UnexpectedReply(format!("hello document: {e}")))
+    }
+
+    /// This plugin's counters on the engine.
+    pub fn stats(&mut self) -> Result<wire::Stats> {
+        let reply = self.request(
+            &[wire::STATS_COMMAND],
+            Kind::Idempotent,
+            Some(Duration::ZERO),
+            &mut || false,
+        )?;
+        Self::status(&reply, "stats")?;
+        let json = reply
+            .get(1)
+            .ok_or_else(|| Error::UnexpectedReply("stats without its document".into()))?;
+        serde_json::from_slice(json)
+            .map_err(|e| Error::UnexpectedReply(format!("stats document: {e}")))
+    }
+
+    /// The next event, waiting at most `timeout` (`None`: until one arrives). `Ok(None)` when
+    /// none came in time.
+    pub fn next(&mut self, timeout: Option<Duration>) -> Result<Option<Event>> {
+        Ok(self.next_batch(1, timeout)?.pop())
+    }
+
+    /// Up to `max` events, waiting at most `timeout` for the first (`None`: until one arrives).
+    /// Returns what is available at once after the first; empty when none came in time.
+    pub fn next_batch(&mut self, max: usize, timeout: Option<Duration>) -> Result<Vec<Event>> {
+        self.next_batch_interruptible(max, timeout, &mut || false)
+    }
+
+    /// Like [`Client::next_batch`], calling `interrupted` at least every `poll_slice`; when it
+    /// returns true the call ends with [`Error::Interrupted`] (how bindings honour Ctrl-C).
+    pub fn next_batch_interruptible(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<Event>> {
+        if max == 0 || max > wire::MAX_BATCH as usize {
+            return Err(Error::InvalidArgument(format!(
+                "max must be 1..={} (got {max})",
+                wire::MAX_BATCH
+            )));
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let wait = match deadline {
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .min(self.options.long_poll),
+                None => self.options.long_poll,
+            };
+            let events = self.recv_once(max, wait, interrupted)?;
+            if !events.is_empty() {
+                return Ok(events);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(events);
+            }
+            if self.cancel.is_cancelled() || interrupted() {
+                return Err(Error::Interrupted);
+            }
+        }
+    }
+
+    /// One `recv` round trip in which the engine waits at most `wait`.
+    fn recv_once(
+        &mut self,
+        max: usize,
+        wait: Duration,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<Event>> {
+        let command = wire::recv_command(max as u32, Some(wait.as_millis() as u64), self.last_seq);
+        let reply = self.request(&[&command], Kind::Idempotent, Some(wait), interrupted)?;
+        self.acked = self.last_seq;
+        let status = match Self::status(&reply, "events") {
+            Err(Error::Protocol(e))
+                if e.code == wire::ErrorCode::BadSequence && self.last_seq.is_some() =>
+            {
+                // The engine never delivered the number we acknowledge: it was restarted and
+                // numbers its events from 1 again. Start over with its numbering.
+                warn!(
+                    "the engine at {} does not know event {} (it restarted?); \
+                     sequence numbers start again",
+                    self.endpoint,
+                    self.last_seq.unwrap_or_default()
+                );
+                self.last_seq = None;
+                self.acked = None;
+                return self.recv_once(max, wait, interrupted);
+            }
+            other => other?,
+        };
+        let count = status.arg_u64("count").unwrap_or(0) as usize;
+        let seq = status.arg_u64("seq").unwrap_or(0);
+        let redelivered = status.arg_u64("redelivered").unwrap_or(0) as usize;
+        if reply.len() != count + 1 {
+            return Err(Error::UnexpectedReply(format!(
+                "header says {count} events, reply has {}",
+                reply.len() - 1
+            )));
+        }
+        let mut events = Vec::with_capacity(count);
+        for (i, data) in reply.into_iter().skip(1).enumerate() {
+            let event_seq = seq + i as u64;
+            // Already handed to the application (another client took the window over and gave
+            // it back): never hand out a number twice from one client.
+            if self.last_seq.is_some_and(|last| event_seq <= last) {
+                continue;
+            }
+            events.push(Event {
+                seq: event_seq,
+                data,
+                redelivered: i < redelivered,
+            });
+        }
+        if let Some(last) = events.last() {
+            self.last_seq = Some(last.seq);
+        }
+        Ok(events)
+    }
+
+    /// Publishes one event (its filter first).
+    pub fn publish(&mut self, event: &[u8]) -> Result<()> {
+        self.publish_batch([event]).map(|_| ())
+    }
+
+    /// Publishes events in one round trip, in order; returns how many.
+    pub fn publish_batch<I, B>(&mut self, events: I) -> Result<usize>
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        let events: Vec<B> = events.into_iter().collect();
+        if events.is_empty() {
+            return Ok(0);
+        }
+        if events.len() > wire::MAX_BATCH as usize {
+            return Err(Error::InvalidArgument(format!(
+                "at most {} events per batch (got {})",
+                wire::MAX_BATCH,
+                events.len()
+            )));
+        }
+        if let Some(i) = events.iter().position(|e| e.as_ref().is_empty()) {
+            return Err(Error::InvalidArgument(format!(
+                "event {} of the batch is empty",
+                i + 1
+            )));
+        }
+        let mut frames: Vec<&[u8]> = Vec::with_capacity(events.len() + 1);
+        frames.push(wire::PUBLISH_COMMAND);
+        frames.extend(events.iter().map(AsRef::as_ref));
+        let reply = self.request(
+            &frames,
+            Kind::Once,
+            self.options.publish_timeout,
+            &mut || false,
+        )?;
+        let status = Self::status(&reply, "published")?;
+        let n = status.arg_u64("count").unwrap_or(0) as usize;
+        if n != events.len() {
+            return Err(Error::UnexpectedReply(format!(
+                "published {n} of {} events",
+                events.len()
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Tells the engine every event handed out so far is processed; returns how many events the
+    /// engine still holds for this plugin. `next`/`next_batch` acknowledge implicitly.
+    pub fn ack(&mut self) -> Result<u64> {
+        let Some(seq) = self.last_seq else {
+            return Ok(0);
+        };
+        let reply = self.request(
+            &[&wire::ack_command(seq)],
+            Kind::Idempotent,
+            Some(Duration::ZERO),
+            &mut || false,
+        )?;
+        let status = Self::status(&reply, "acked")?;
+        self.acked = Some(seq);
+        Ok(status.arg_u64("pending").unwrap_or(0))
+    }
+
+    /// Tells the engine this plugin is done (which also acknowledges every event handed out).
+    /// The client cannot be used afterwards; calling it twice is harmless.
+    pub fn quit(&mut self) -> Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let reply = self.request(&[wire::QUIT], Kind::Once, Some(Duration::ZERO), &mut || {
+            false
+        });
+        self.closed = true;
+        self.reset_socket();
+        Self::status(&reply?, "bye").map(|_| ())
+    }
+}

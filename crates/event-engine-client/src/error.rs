@@ -1,0 +1,130 @@
+//! The client's one error type, with stable numeric codes shared by every SDK.
+
+use crate::wire::{ErrorCode, WireError};
+
+/// Stable kinds of [`Error`]; the numbers are part of every SDK's API (C status codes, Node
+/// `code`, Python exception classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ErrorKind {
+    /// An argument was invalid (empty event, `max` of 0, ...).
+    InvalidArgument = 1,
+    /// The engine did not answer in time, even after reconnecting.
+    Disconnected = 2,
+    /// The engine answered with an error reply (see [`Error::wire_code`]).
+    Protocol = 3,
+    /// The call was interrupted (cancel token, signal).
+    Interrupted = 4,
+    /// The client has already quit.
+    Closed = 5,
+    /// The engine's reply did not follow the protocol (an engine that does not speak v2?).
+    UnexpectedReply = 6,
+    /// A ZeroMQ call failed.
+    Zmq = 7,
+}
+
+impl ErrorKind {
+    /// All kinds, in numeric order.
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::InvalidArgument,
+        ErrorKind::Disconnected,
+        ErrorKind::Protocol,
+        ErrorKind::Interrupted,
+        ErrorKind::Closed,
+        ErrorKind::UnexpectedReply,
+        ErrorKind::Zmq,
+    ];
+
+    /// A short stable name, e.g. `disconnected`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::Disconnected => "disconnected",
+            ErrorKind::Protocol => "protocol",
+            ErrorKind::Interrupted => "interrupted",
+            ErrorKind::Closed => "closed",
+            ErrorKind::UnexpectedReply => "unexpected_reply",
+            ErrorKind::Zmq => "zmq",
+        }
+    }
+}
+
+/// Everything that can go wrong in a client call.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An argument was invalid.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The engine did not answer.
+    #[error("no reply from the engine at {endpoint} within {waited_ms} ms ({attempts} attempt(s)); is it running?")]
+    Disconnected {
+        /// The endpoint the client talks to.
+        endpoint: String,
+        /// How long the client waited in all, in milliseconds.
+        waited_ms: u64,
+        /// How many times the request was sent.
+        attempts: u32,
+    },
+    /// The engine refused the request.
+    #[error("the engine refused the request: {0}")]
+    Protocol(WireError),
+    /// The call was interrupted before it completed.
+    #[error("interrupted")]
+    Interrupted,
+    /// The client has quit; make a new one.
+    #[error("the client has quit")]
+    Closed,
+    /// The engine's reply did not follow the protocol.
+    #[error("unexpected reply from the engine: {0}")]
+    UnexpectedReply(String),
+    /// A ZeroMQ call failed.
+    #[error("ZeroMQ error: {0}")]
+    Zmq(#[from] zmq::Error),
+}
+
+impl Error {
+    /// The stable kind.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::Disconnected { .. } => ErrorKind::Disconnected,
+            Error::Protocol(_) => ErrorKind::Protocol,
+            Error::Interrupted => ErrorKind::Interrupted,
+            Error::Closed => ErrorKind::Closed,
+            Error::UnexpectedReply(_) => ErrorKind::UnexpectedReply,
+            Error::Zmq(_) => ErrorKind::Zmq,
+        }
+    }
+
+    /// The stable numeric code (`self.kind() as u32`).
+    pub fn code(&self) -> u32 {
+        self.kind() as u32
+    }
+
+    /// For [`Error::Protocol`], the engine's error code.
+    pub fn wire_code(&self) -> Option<ErrorCode> {
+        match self {
+            Error::Protocol(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// The client's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_stable() {
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(*k as u32, i as u32 + 1);
+        }
+        assert_eq!(Error::Interrupted.code(), 4);
+        let e = Error::Protocol(WireError::new(ErrorCode::BadSequence, "x"));
+        assert_eq!(e.wire_code(), Some(ErrorCode::BadSequence));
+        assert_eq!(e.kind().name(), "protocol");
+    }
+}
