@@ -104,7 +104,7 @@ impl fmt::Display for RunReport {
             let outcome = match &p.outcome {
                 Outcome::Finished => "finished".to_string(),
                 Outcome::Failed(failure) => format!("FAILED: {}", failure.details),
-                Outcome::Stopped(why) => format!("stopped ({why})"),
+                Outcome::Stopped(_) => "stopped".to_string(),
                 Outcome::NotStarted => "not started".to_string(),
             };
             write!(f, "  {:<24} {outcome}", p.name)?;

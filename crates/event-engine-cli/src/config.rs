@@ -1,0 +1,389 @@
+//! `app.toml`: the declaration of an application run by `event-engine run`.
+//!
+//! ```toml
+//! [bus]
+//! publish_port = 5559
+//! subscribe_port = 5560
+//!
+//! [[plugins]]
+//! name = "classifier"
+//! port = 6000
+//! subscriptions = ["Frame", { hex = "0100" }]
+//!
+//! [plugins.run]
+//! command = ["python3", "classifier.py"]
+//! restart = "on-failure"
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use event_engine::events::Filter;
+use event_engine::{EngineConfig, TcpSubscribers};
+use serde::Deserialize;
+
+/// A configuration error: the file, the key and the reason.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Bus {
+    pub bind_address: Option<String>,
+    pub publish_port: Option<i32>,
+    pub subscribe_port: Option<i32>,
+    pub high_water_mark: Option<i32>,
+    pub tcp_subscribers: Option<String>,
+    pub setup_timeout_ms: Option<u64>,
+    pub wait_for_external_ms: Option<u64>,
+    pub max_pending: Option<usize>,
+    pub buffer_limit: Option<usize>,
+    pub stop_on_failure: Option<bool>,
+    pub max_message_size: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Clone, PartialEq)]
+#[serde(untagged)]
+pub enum Subscription {
+    Text(String),
+    Hex { hex: String },
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    #[default]
+    Never,
+    OnFailure,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub cwd: Option<PathBuf>,
+    #[serde(default)]
+    pub restart: Restart,
+    pub max_restarts: Option<u32>,
+    pub restart_backoff_ms: Option<u64>,
+    pub grace_period_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PluginDecl {
+    pub name: String,
+    #[serde(default)]
+    pub port: i32,
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+    pub id: Option<String>,
+    pub run: Option<Run>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    bus: Bus,
+    #[serde(default)]
+    plugins: Vec<PluginDecl>,
+}
+
+/// A launch command, checked.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // read by the launcher, which comes next
+pub struct Launch {
+    pub program: String,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub cwd: PathBuf,
+    pub restart: Restart,
+    pub max_restarts: u32,
+    pub backoff: Duration,
+    pub grace: Duration,
+}
+
+/// An external plugin, checked.
+#[derive(Debug, Clone)]
+#[allow(dead_code)] // `launch` is read by the launcher, which comes next
+pub struct Plugin {
+    pub name: String,
+    pub port: i32,
+    pub filters: Vec<Filter>,
+    pub id: Option<event_engine::uuid::Uuid>,
+    pub launch: Option<Launch>,
+}
+
+/// An application, checked.
+#[derive(Debug)]
+#[allow(dead_code)] // `path` is read by the launcher, which comes next
+pub struct AppConfig {
+    pub path: PathBuf,
+    pub engine: EngineConfig,
+    pub plugins: Vec<Plugin>,
+}
+
+fn err(path: &Path, key: &str, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError(format!("{}: {key}: {reason}", path.display()))
+}
+
+/// Reads and checks `path`.
+pub fn load(path: &Path) -> Result<AppConfig, ConfigError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError(format!("{}: cannot read: {e}", path.display())))?;
+    parse(path, &text)
+}
+
+/// Parses and checks the text of `path`.
+pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
+    let file: File = toml::from_str(text)
+        .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let b = &file.bus;
+    let mut engine = EngineConfig::new(b.publish_port.unwrap_or(0), b.subscribe_port.unwrap_or(0));
+    if let Some(a) = &b.bind_address {
+        engine.bind_address = a.clone();
+    }
+    if let Some(h) = b.high_water_mark {
+        engine.high_water_mark = h;
+    }
+    if let Some(mode) = &b.tcp_subscribers {
+        engine.tcp_subscribers = match mode.as_str() {
+            "drop" => TcpSubscribers::DropAndCount,
+            "block" => TcpSubscribers::Block,
+            other => {
+                return Err(err(
+                    path,
+                    "bus.tcp_subscribers",
+                    format!("'{other}' is not one of \"drop\", \"block\""),
+                ))
+            }
+        };
+    }
+    if let Some(ms) = b.setup_timeout_ms {
+        engine.setup_timeout = Duration::from_millis(ms);
+    }
+    engine.wait_for_external = b.wait_for_external_ms.map(Duration::from_millis);
+    if let Some(n) = b.max_pending {
+        engine.max_pending = n;
+    }
+    if let Some(n) = b.buffer_limit {
+        engine.buffer_limit = n;
+    }
+    if let Some(s) = b.stop_on_failure {
+        engine.stop_on_failure = s;
+    }
+    engine.max_message_size = b.max_message_size;
+    engine.validate().map_err(|e| {
+        let msg = e.to_string();
+        let reason = msg.strip_prefix("invalid configuration: ").unwrap_or(&msg);
+        ConfigError(format!("{}: bus: {reason}", path.display()))
+    })?;
+
+    let mut plugins = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    let mut ports = std::collections::HashMap::new();
+    for (i, p) in file.plugins.iter().enumerate() {
+        let key = |k: &str| format!("plugins[{i}].{k}");
+        if p.name.trim().is_empty() {
+            return Err(err(path, &key("name"), "must not be empty"));
+        }
+        if !names.insert(p.name.clone()) {
+            return Err(err(
+                path,
+                &key("name"),
+                format!("'{}' is declared twice", p.name),
+            ));
+        }
+        if !(0..=65535).contains(&p.port) {
+            return Err(err(
+                path,
+                &key("port"),
+                format!("{} is not a TCP port (0..=65535)", p.port),
+            ));
+        }
+        if p.port != 0 {
+            if let Some(other) = ports.insert(p.port, p.name.clone()) {
+                return Err(err(
+                    path,
+                    &key("port"),
+                    format!("{} is also the port of '{other}'", p.port),
+                ));
+            }
+            if p.port == engine.publish_port || p.port == engine.subscribe_port {
+                return Err(err(path, &key("port"), format!("{} is a bus port", p.port)));
+            }
+        }
+        let mut filters = Vec::new();
+        for (j, s) in p.subscriptions.iter().enumerate() {
+            let k = key(&format!("subscriptions[{j}]"));
+            filters.push(match s {
+                Subscription::Text(t) => Filter::new(t.clone()),
+                Subscription::Hex { hex } => {
+                    let bytes = event_engine::wire::from_hex(hex).ok_or_else(|| {
+                        err(
+                            path,
+                            &k,
+                            format!("'{hex}' is not hex (two digits per byte)"),
+                        )
+                    })?;
+                    Filter::bytes(format!("0x{hex}"), bytes)
+                }
+            });
+        }
+        let id = match &p.id {
+            None => None,
+            Some(s) => Some(
+                s.parse()
+                    .map_err(|e| err(path, &key("id"), format!("'{s}' is not a UUID ({e})")))?,
+            ),
+        };
+        let launch = match &p.run {
+            None => None,
+            Some(r) => {
+                let Some((program, args)) = r.command.split_first() else {
+                    return Err(err(path, &key("run.command"), "must name a program"));
+                };
+                if program.is_empty() {
+                    return Err(err(path, &key("run.command"), "must name a program"));
+                }
+                if r.restart == Restart::Never && r.max_restarts.is_some() {
+                    return Err(err(
+                        path,
+                        &key("run.max_restarts"),
+                        "needs restart = \"on-failure\"",
+                    ));
+                }
+                let cwd = match &r.cwd {
+                    Some(c) if c.is_absolute() => c.clone(),
+                    Some(c) => base.join(c),
+                    None => base.clone(),
+                };
+                Some(Launch {
+                    program: program.clone(),
+                    args: args.to_vec(),
+                    env: r.env.clone(),
+                    cwd,
+                    restart: r.restart,
+                    max_restarts: r.max_restarts.unwrap_or(3),
+                    backoff: Duration::from_millis(r.restart_backoff_ms.unwrap_or(500)),
+                    grace: Duration::from_millis(r.grace_period_ms.unwrap_or(3000)),
+                })
+            }
+        };
+        plugins.push(Plugin {
+            name: p.name.clone(),
+            port: p.port,
+            filters,
+            id,
+            launch,
+        });
+    }
+    Ok(AppConfig {
+        path: path.to_path_buf(),
+        engine,
+        plugins,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_err(text: &str) -> String {
+        parse(Path::new("app.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_full_file() {
+        let c = parse(
+            Path::new("/apps/demo/app.toml"),
+            r#"
+            [bus]
+            publish_port = 5559
+            subscribe_port = 5560
+            tcp_subscribers = "block"
+            wait_for_external_ms = 2000
+
+            [[plugins]]
+            name = "py"
+            port = 6000
+            subscriptions = ["TypeA", { hex = "0100" }]
+
+            [plugins.run]
+            command = ["python3", "plugin.py", "--fast"]
+            env = { MODEL = "tiny" }
+            restart = "on-failure"
+            max_restarts = 2
+
+            [[plugins]]
+            name = "watcher"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.engine.publish_port, 5559);
+        assert_eq!(c.engine.tcp_subscribers, TcpSubscribers::Block);
+        assert_eq!(c.plugins.len(), 2);
+        let py = &c.plugins[0];
+        assert_eq!(py.filters[1], Filter::bytes("0x0100", [1, 0]));
+        let l = py.launch.as_ref().unwrap();
+        assert_eq!(
+            (l.program.as_str(), l.args.len(), l.max_restarts),
+            ("python3", 2, 2)
+        );
+        assert_eq!(l.cwd, PathBuf::from("/apps/demo"));
+        assert_eq!(c.plugins[1].port, 0);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_key_and_the_reason() {
+        let e = parse_err("[[plugins]]\nname = \"a\"\nport = 70000\n");
+        assert!(
+            e.starts_with("app.toml: plugins[0].port: 70000 is not a TCP port"),
+            "{e}"
+        );
+        let e = parse_err("[[plugins]]\nname = \"a\"\nsubscriptions = [{ hex = \"0g\" }]\n");
+        assert!(
+            e.contains("plugins[0].subscriptions[0]: '0g' is not hex"),
+            "{e}"
+        );
+        let e = parse_err("[[plugins]]\nname = \"a\"\n[[plugins]]\nname = \"a\"\n");
+        assert!(e.contains("plugins[1].name: 'a' is declared twice"), "{e}");
+        let e = parse_err("[bus]\ntcp_subscribers = \"sometimes\"\n");
+        assert!(e.contains("bus.tcp_subscribers: 'sometimes'"), "{e}");
+        let e = parse_err("[bus]\nhigh_water_mark = 0\n");
+        assert!(e.contains("app.toml: bus: high_water_mark"), "{e}");
+        let e = parse_err("[bus]\nspeed = 3\n");
+        assert!(
+            e.contains("app.toml") && e.contains("unknown field `speed`"),
+            "{e}"
+        );
+        let e = parse_err("[[plugins]]\nname = \"a\"\nport = \"x\"\n");
+        assert!(
+            e.contains("app.toml") && e.contains("port") && e.contains("invalid type"),
+            "{e}"
+        );
+        let e = parse_err("[[plugins]]\nname = \"a\"\n[plugins.run]\ncommand = []\n");
+        assert!(
+            e.contains("plugins[0].run.command: must name a program"),
+            "{e}"
+        );
+        let e = parse_err("[[plugins]]\nname = \"a\"\nid = \"nope\"\n");
+        assert!(e.contains("plugins[0].id: 'nope' is not a UUID"), "{e}");
+    }
+}
