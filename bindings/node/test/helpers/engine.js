@@ -37,7 +37,7 @@ function tomlString(s) {
 }
 
 /**
- * Starts an engine with these external plugins: [{ name, subscriptions: ['TypeA'] }].
+ * Starts an engine with these external plugins: [{ name, subscriptions: ['TypeA', { hex: '0100' }] }].
  * Resolves to { ports: { name: port }, dir, stop(), exited }.
  */
 async function startEngine(plugins, { bus = {} } = {}) {
@@ -46,7 +46,8 @@ async function startEngine(plugins, { bus = {} } = {}) {
   for (const [k, v] of Object.entries(bus)) lines.push(`${k} = ${typeof v === 'string' ? tomlString(v) : v}`);
   for (const p of plugins) {
     lines.push('', '[[plugins]]', `name = ${tomlString(p.name)}`, 'port = 0');
-    lines.push(`subscriptions = [${(p.subscriptions || []).map(tomlString).join(', ')}]`);
+    const subs = (p.subscriptions || []).map((f) => (typeof f === 'string' ? tomlString(f) : `{ hex = ${tomlString(f.hex)} }`));
+    lines.push(`subscriptions = [${subs.join(', ')}]`);
   }
   const app = path.join(dir, 'app.toml');
   fs.writeFileSync(app, lines.join('\n') + '\n');

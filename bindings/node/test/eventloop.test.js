@@ -1,0 +1,110 @@
+'use strict';
+// Blocking work stays off the event-loop thread, and a plugin process exits by itself after
+// quit().
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const path = require('node:path');
+
+const { Plugin } = require('..');
+const { startEngine, waitFor } = require('./helpers/engine.js');
+
+let engine;
+
+before(async () => {
+  engine = await startEngine([
+    { name: 'idle1', subscriptions: ['Never'] },
+    { name: 'idle2', subscriptions: ['Never'] },
+    { name: 'idle3', subscriptions: ['Never'] },
+    { name: 'child1', subscriptions: ['Child'] },
+    { name: 'child2', subscriptions: ['Nothing'] },
+    { name: 'feeder', subscriptions: [] },
+  ]);
+});
+
+after(async () => {
+  await engine.stop();
+});
+
+test('timers keep firing while next() waits', async () => {
+  const plugins = await Promise.all(['idle1', 'idle2', 'idle3'].map((name) => Plugin.connect({ port: engine.ports[name] })));
+  const ticks = [];
+  const interval = setInterval(() => ticks.push(performance.now()), 10);
+  const t0 = performance.now();
+  // Three plugins waiting at once: three of libuv's four worker threads are busy.
+  const results = await Promise.all(plugins.map((p) => p.next({ timeoutMs: 1000 })));
+  const elapsed = performance.now() - t0;
+  clearInterval(interval);
+  assert.deepEqual(results, [null, null, null]);
+  assert.ok(elapsed >= 950, `waited ${elapsed} ms`);
+  // A 10 ms interval fires about 100 times in a second; a blocked loop would fire it once.
+  assert.ok(ticks.length >= 50, `only ${ticks.length} ticks in ${elapsed} ms`);
+  let worstGap = 0;
+  for (let i = 1; i < ticks.length; i++) worstGap = Math.max(worstGap, ticks[i] - ticks[i - 1]);
+  assert.ok(worstGap < 250, `the event loop stalled for ${worstGap} ms`);
+  await Promise.all(plugins.map((p) => p.quit()));
+});
+
+/** Runs the fixture plugin process; resolves to { code, signal, stdout, stderr, elapsedMs }. */
+function runFixture(port, { env = {}, onReady } = {}) {
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'wait-then-quit.js'), String(port)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  let ready = false;
+  child.stdout.on('data', (d) => {
+    stdout += d;
+    if (!ready && stdout.includes('ready\n')) {
+      ready = true;
+      if (onReady) onReady(child);
+    }
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(killer);
+      resolve({ code, signal, stdout, stderr, elapsedMs: performance.now() - started });
+    });
+  });
+}
+
+test('a process exits by itself once quit() is called from a timer', async () => {
+  const feeder = await Plugin.connect({ port: engine.ports.feeder });
+  await feeder.publishMany(['Child1', 'Child2', 'Child3']);
+  const result = await runFixture(engine.ports.child1, { env: { QUIT_AFTER_MS: '300' } });
+  assert.deepEqual({ code: result.code, signal: result.signal }, { code: 0, signal: null }, result.stderr);
+  // Every event published before the quit was received; the process ended soon after the quit.
+  assert.match(result.stdout, /done 3\n/);
+  assert.ok(result.elapsedMs < 8000, `took ${result.elapsedMs} ms`);
+  await feeder.quit();
+});
+
+test('a process exits by itself once quit() is called from a signal handler', async () => {
+  let signalledAt = 0;
+  const result = await runFixture(engine.ports.child2, {
+    onReady: (child) => {
+      signalledAt = performance.now();
+      child.kill('SIGTERM');
+    },
+  });
+  assert.deepEqual({ code: result.code, signal: result.signal }, { code: 0, signal: null }, result.stderr);
+  assert.match(result.stdout, /done 0\n/);
+  assert.ok(signalledAt > 0);
+  // The engine saw the plugin quit.
+  await waitFor(async () => {
+    const p = await Plugin.connect({ port: engine.ports.child2, hello: false, replyTimeoutMs: 200, retries: 0 });
+    try {
+      await p.info();
+      return false;
+    } catch (e) {
+      return e.code === 'EE_DISCONNECTED';
+    }
+  }, { what: 'the plugin to be gone' });
+});
