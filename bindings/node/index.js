@@ -11,6 +11,13 @@ const { ClosedError, InterruptedError, InvalidArgumentError, fromNative } = erro
 const MAX_BATCH = 65536;
 /** Events fetched per round trip by async iteration, unless told otherwise. */
 const DEFAULT_BATCH = 256;
+/**
+ * Longest wait of one native receiving call; a longer wait is made of several. Between two of
+ * them, the calls made meanwhile on the same plugin (a publish while a `for await` waits) get
+ * their turn, and a waiting plugin holds one of libuv's worker threads (4 by default, shared
+ * with fs, dns, zlib...) for at most this long at a time.
+ */
+const WAIT_SLICE_MS = 250;
 
 const NATIVE_OPTIONS = [
   'replyTimeoutMs',
@@ -84,7 +91,7 @@ function nativeOptionsOf(options) {
 /** timeoutMs: undefined/null/Infinity wait with no limit; otherwise milliseconds from 0. */
 function timeoutOf(options) {
   const t = options.timeoutMs;
-  if (t === undefined || t === null) return undefined;
+  if (t === undefined || t === null || t === Infinity) return undefined;
   if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
     throw invalid(`timeoutMs must be a number of milliseconds from 0, or Infinity (got ${String(t)})`);
   }
@@ -126,7 +133,9 @@ function interrupted(signal) {
  * events. Create it with `await Plugin.connect({ port })`.
  *
  * Calls run one at a time in the order they were made (the protocol is request/reply); each
- * returns a Promise and waits off the event-loop thread.
+ * returns a Promise and waits off the event-loop thread. A wait for events is made of waits of
+ * at most 250 ms, and calls made meanwhile (a publish while a `for await` waits) run between
+ * two of them.
  */
 class Plugin {
   #native;
@@ -262,6 +271,26 @@ class Plugin {
     return out;
   }
 
+  /**
+   * Receives up to `max` events (`one`: a Buffer or null), waiting at most `timeoutMs`
+   * (undefined: no limit) in native calls of at most WAIT_SLICE_MS, each its own turn in line.
+   */
+  async #receive(one, max, timeoutMs, signal) {
+    const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      let last = false;
+      const got = await this.#call(() => {
+        const ahead = this.#takeAhead(max);
+        if (ahead) return one ? ahead[0] : ahead;
+        const left = deadline - performance.now();
+        last = left <= WAIT_SLICE_MS;
+        const slice = Math.max(0, Math.min(left, WAIT_SLICE_MS));
+        return one ? this.#native.next(slice) : this.#native.nextBatch(max, slice);
+      }, signal);
+      if (last || (one ? got !== null : got.length > 0)) return got;
+    }
+  }
+
   /** Who the plugin is and what the engine supports (the protocol's `hello`). */
   info(options) {
     try {
@@ -291,10 +320,7 @@ class Plugin {
       const opts = checkObject(options, 'options');
       const timeoutMs = timeoutOf(opts);
       const signal = signalOf(opts);
-      return this.#call(() => {
-        const ahead = this.#takeAhead(1);
-        return ahead ? ahead[0] : this.#native.next(timeoutMs);
-      }, signal);
+      return this.#receive(true, 1, timeoutMs, signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -310,7 +336,7 @@ class Plugin {
       const opts = checkObject(options, 'options');
       const timeoutMs = timeoutOf(opts);
       const signal = signalOf(opts);
-      return this.#call(() => this.#takeAhead(max) || this.#native.nextBatch(max, timeoutMs), signal);
+      return this.#receive(false, max, timeoutMs, signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -387,7 +413,7 @@ class Plugin {
       if (this.#aheadPos === this.#ahead.length) {
         let batch;
         try {
-          batch = await this.#call(() => this.#takeAhead(batchSize) || this.#native.nextBatch(batchSize, timeoutMs), signal);
+          batch = await this.#receive(false, batchSize, timeoutMs, signal);
         } catch (e) {
           if (e instanceof ClosedError) return;
           throw e;

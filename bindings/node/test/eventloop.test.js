@@ -5,6 +5,7 @@
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const { Plugin } = require('..');
@@ -20,6 +21,7 @@ before(async () => {
     { name: 'child1', subscriptions: ['Child'] },
     { name: 'child2', subscriptions: ['Nothing'] },
     { name: 'feeder', subscriptions: [] },
+    ...[1, 2, 3, 4, 5].map((i) => ({ name: `pool${i}`, subscriptions: ['Never'] })),
   ]);
 });
 
@@ -44,6 +46,19 @@ test('timers keep firing while next() waits', async () => {
   for (let i = 1; i < ticks.length; i++) worstGap = Math.max(worstGap, ticks[i] - ticks[i - 1]);
   assert.ok(worstGap < 250, `the event loop stalled for ${worstGap} ms`);
   await Promise.all(plugins.map((p) => p.quit()));
+});
+
+test('plugins waiting with no time limit do not starve libuv\'s thread pool', { timeout: 20000 }, async () => {
+  // Five waits, more than the pool's four threads (unless UV_THREADPOOL_SIZE says otherwise):
+  // each native wait lasts at most 1 s, so work queued behind them still gets a thread.
+  const plugins = await Promise.all([1, 2, 3, 4, 5].map((i) => Plugin.connect({ port: engine.ports[`pool${i}`] })));
+  const waits = plugins.map((p) => p.next().catch((e) => e));
+  const t0 = performance.now();
+  await fs.promises.readFile(__filename); // runs on the thread pool
+  const elapsed = performance.now() - t0;
+  assert.ok(elapsed < 3000, `a file read waited ${elapsed} ms for a worker thread`);
+  await Promise.all(plugins.map((p) => p.quit()));
+  for (const w of await Promise.all(waits)) assert.equal(w.code, 'EE_CLOSED');
 });
 
 /** Runs the fixture plugin process; resolves to { code, signal, stdout, stderr, elapsedMs }. */

@@ -57,6 +57,8 @@ describe('with an engine', () => {
       { name: 'iter', subscriptions: ['Iter'] },
       { name: 'iterFeeder', subscriptions: [] },
       { name: 'info', subscriptions: ['Info', { hex: '0100' }] },
+      { name: 'busy', subscriptions: ['Busy'] },
+      { name: 'busyWatcher', subscriptions: ['Seen'] },
     ]);
   });
 
@@ -286,6 +288,30 @@ describe('with an engine', () => {
     // The cancellation does not stick to later calls.
     assert.equal(await plugin.next({ timeoutMs: 50 }), null);
     assert.equal((await plugin.info()).name, 'abort');
+  });
+
+  test('a call made while the plugin waits for events runs meanwhile', async () => {
+    const plugin = await connect('busy');
+    const watcher = await connect('busyWatcher');
+    const received = [];
+    const loop = (async () => {
+      for await (const e of plugin) {
+        received.push(e.toString());
+        if (received.length === 2) break;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 50)); // the loop now waits, with no time limit
+    for (const text of ['Seen1', 'Seen2']) {
+      const t0 = performance.now();
+      await plugin.publish(text);
+      const took = performance.now() - t0;
+      assert.ok(took < 1500, `a publish waited ${took} ms behind the receiving loop`);
+      assert.equal(String(await watcher.next({ timeoutMs: 5000 })), text);
+    }
+    assert.equal((await plugin.stats()).published, 2);
+    await watcher.publishMany(['Busy1', 'Busy2']);
+    await loop;
+    assert.deepEqual(received, ['Busy1', 'Busy2']);
   });
 
   test('quit() ends a waiting next() and iteration at once', async () => {
