@@ -107,9 +107,10 @@ export declare class Plugin implements AsyncIterable<Buffer> {
   /** Publishes events in one round trip, in order; resolves to how many (at most 65536). */
   publishMany(events: Iterable<EventData>, options?: CallOptions): Promise<number>
   /**
-   * Tells the engine the plugin is done; a call waiting for events ends at once (it rejects with
-   * `ClosedError`, iteration just ends), later calls reject with `ClosedError`. Afterwards the
-   * plugin keeps nothing that holds Node.js running.
+   * Tells the engine the plugin is done. A call waiting for events ends at once (it rejects with
+   * `ClosedError`, iteration just ends); a publish, info or stats under way completes; calls not
+   * started yet, and later calls, reject with `ClosedError`. Afterwards the plugin keeps nothing
+   * that holds Node.js running.
    */
   quit(): Promise<void>
   /**

@@ -2,10 +2,27 @@
 // event-engine for Node.js: an external plugin as a Promise-based class over the shared Rust
 // client (the native addon loaded by binding.js). See docs/node.md.
 
-const { NativePlugin } = require('./binding.js');
+const { NativePlugin } = loadBinding();
 const errors = require('./errors.js');
 
 const { ClosedError, InterruptedError, InvalidArgumentError, fromNative } = errors;
+
+/** The native addon, or an error that says how to build it. */
+function loadBinding() {
+  try {
+    return require('./binding.js');
+  } catch (err) {
+    const e = new Error(
+      `event-engine: the native addon for ${process.platform}-${process.arch} could not be loaded ` +
+        '(see `cause`). It is built ' +
+        `from source when the package is installed; build it with \`npm run build\` in ${__dirname} ` +
+        '(needs Rust: https://rustup.rs). See docs/node.md.',
+      { cause: err },
+    );
+    e.code = 'EE_NO_ADDON';
+    throw e;
+  }
+}
 
 /** Largest batch of `nextBatch` and `publishMany` (the protocol's `max_batch`). */
 const MAX_BATCH = 65536;
@@ -145,6 +162,8 @@ class Plugin {
   #tail = Promise.resolve();
   /** True while a native call runs. */
   #busy = false;
+  /** True while the running native call waits for events. */
+  #receiving = false;
   /** True once native.cancel() was called for the running call. */
   #cancelled = false;
   #closing = false;
@@ -207,7 +226,7 @@ class Plugin {
    * Runs `fn` (which starts a native call) after every call made before it. Rejects with
    * ClosedError once quit() has been called, and with InterruptedError when `signal` fires.
    */
-  #call(fn, signal, isQuit = false) {
+  #call(fn, signal, isQuit = false, receive = false) {
     if (this.#closing && !isQuit) return Promise.reject(new ClosedError('the plugin has quit'));
     if (signal && signal.aborted) return Promise.reject(interrupted(signal));
     const before = this.#tail;
@@ -215,10 +234,10 @@ class Plugin {
     this.#tail = new Promise((resolve) => {
       release = resolve;
     });
-    return this.#run(before, fn, signal, isQuit).finally(release);
+    return this.#run(before, fn, signal, isQuit, receive).finally(release);
   }
 
-  async #run(before, fn, signal, isQuit) {
+  async #run(before, fn, signal, isQuit, receive) {
     await before;
     if (this.#closing && !isQuit) throw new ClosedError('the plugin has quit');
     if (signal && signal.aborted) throw interrupted(signal);
@@ -228,6 +247,7 @@ class Plugin {
       signal.addEventListener('abort', onAbort, { once: true });
     }
     this.#busy = true;
+    this.#receiving = receive;
     try {
       return await fn();
     } catch (e) {
@@ -241,6 +261,7 @@ class Plugin {
       throw err;
     } finally {
       this.#busy = false;
+      this.#receiving = false;
       if (onAbort) signal.removeEventListener('abort', onAbort);
       if (this.#cancelled) {
         this.#cancelled = false;
@@ -286,7 +307,7 @@ class Plugin {
         last = left <= WAIT_SLICE_MS;
         const slice = Math.max(0, Math.min(left, WAIT_SLICE_MS));
         return one ? this.#native.next(slice) : this.#native.nextBatch(max, slice);
-      }, signal);
+      }, signal, false, true);
       if (last || (one ? got !== null : got.length > 0)) return got;
     }
   }
@@ -375,10 +396,11 @@ class Plugin {
   }
 
   /**
-   * Tells the engine this plugin is done and closes the connection; a call waiting for events
-   * ends at once (it rejects with ClosedError; async iteration just ends). Calls made later
-   * reject with ClosedError. Calling it again returns the same Promise. Once it has been called
-   * the plugin holds nothing that keeps Node.js running.
+   * Tells the engine this plugin is done and closes the connection. A call waiting for events
+   * ends at once (it rejects with ClosedError; async iteration just ends); a publish, info or
+   * stats under way completes; calls not started yet, and calls made later, reject with
+   * ClosedError. Calling it again returns the same Promise. Once it has been called the plugin
+   * holds nothing that keeps Node.js running.
    */
   quit() {
     if (this.#quitting) return this.#quitting;
@@ -387,7 +409,8 @@ class Plugin {
       return this.#quitting;
     }
     this.#closing = true;
-    this.#cancel();
+    // A wait for events ends now; a publish, info or stats under way completes first.
+    if (this.#receiving) this.#cancel();
     this.#quitting = this.#call(() => this.#native.quit(), undefined, true)
       .then(() => undefined)
       .finally(() => {

@@ -81,6 +81,7 @@ async function main() {
       { name: 'outMany', subscriptions: [] },
       { name: 'drain', subscriptions: ['Out'] },
       { name: 'rustClient', subscriptions: ['RawC'] },
+      { name: 'rustClient1', subscriptions: ['Raw1'] },
     ],
     { bus: { tcp_subscribers: 'block' } },
   );
@@ -147,6 +148,11 @@ async function main() {
 
   // Rust baselines on the same engine.
   const raw = rawBaseline([engine.ready.publish, engine.ready.subscribe, String(LARGE)], 'Rust, raw TCP PUB -> bus -> raw TCP SUB', LARGE);
+  const rust1 = rawBaseline(
+    [engine.ready.publish, `tcp://127.0.0.1:${engine.ports.rustClient1}`, String(SMALL), 'client1'],
+    'Rust, event-engine-client next() (one event per round trip)',
+    SMALL,
+  );
   const rust = rawBaseline(
     [engine.ready.publish, `tcp://127.0.0.1:${engine.ports.rustClient}`, String(LARGE), 'client'],
     `Rust, event-engine-client next_batch(${BATCH})`,
@@ -160,7 +166,7 @@ async function main() {
 
   const one = results[0].rate;
   const batch = results[1].rate;
-  const rows = [...results, raw, rust].filter(Boolean);
+  const rows = [...results, raw, rust1, rust].filter(Boolean);
   const lines = [
     `Node.js ${process.version}, ${os.cpus().length} cores (${os.cpus()[0].model}), one run, ${new Date().toISOString().slice(0, 10)}; events of ~25 bytes.`,
     '',

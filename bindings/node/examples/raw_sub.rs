@@ -3,7 +3,9 @@
 //! * `raw_sub PUB_ENDPOINT SUB_ENDPOINT COUNT`: a raw ZeroMQ PUB publishes COUNT events over TCP
 //!   into the bus and a raw TCP SUB receives them (no plugin protocol at all);
 //! * `raw_sub PUB_ENDPOINT PLUGIN_ENDPOINT COUNT client`: the same events received by
-//!   `event-engine-client` with `next_batch(1000)` from a plugin subscribed to `RawC`.
+//!   `event-engine-client` with `next_batch(1000)` from a plugin subscribed to `RawC`;
+//! * `... client1`: the same with `next()`, one event per round trip, from a plugin subscribed to
+//!   `Raw1`.
 //!
 //! Prints one JSON line: `{"events": N, "seconds": S, "rate": R}`.
 
@@ -12,6 +14,8 @@ use std::time::{Duration, Instant};
 use event_engine_client::Client;
 
 type Error = Box<dyn std::error::Error>;
+/// Receives what is available (up to 1000 events), waiting at most the given time for the first.
+type Receive = Box<dyn FnMut(Duration) -> Result<Vec<Vec<u8>>, Error>>;
 
 fn publisher(ctx: &zmq::Context, endpoint: &str) -> Result<zmq::Socket, Error> {
     let publisher = ctx.socket(zmq::PUB)?;
@@ -29,18 +33,27 @@ fn main() -> Result<(), Error> {
         );
     }
     let count: usize = args[3].parse()?;
-    let client_mode = args.get(4).is_some_and(|m| m == "client");
+    let client_mode = args.get(4).is_some_and(|m| m.starts_with("client"));
+    let max = if args.get(4).is_some_and(|m| m == "client1") {
+        1
+    } else {
+        1000
+    };
     let ctx = zmq::Context::new();
     let publisher = publisher(&ctx, &args[1])?;
-    let filter: &[u8] = if client_mode { b"RawC" } else { b"Raw " };
+    let filter: &[u8] = match (client_mode, max) {
+        (false, _) => b"Raw ",
+        (true, 1) => b"Raw1",
+        (true, _) => b"RawC",
+    };
     let warmup = [filter, b"warmup"].concat();
 
     // A PUB's first events are lost until its connection is up: send warm-ups until one arrives.
-    let mut receive: Box<dyn FnMut(Duration) -> Result<Vec<Vec<u8>>, Error>> = if client_mode {
+    let mut receive: Receive = if client_mode {
         let mut client = Client::connect(&args[2])?;
         Box::new(move |timeout| {
             Ok(client
-                .next_batch(1000, Some(timeout))?
+                .next_batch(max, Some(timeout))?
                 .into_iter()
                 .map(|e| e.data)
                 .collect())
