@@ -7,7 +7,8 @@ const assert = require('node:assert/strict');
 const { spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');
 
-const { Plugin } = require('..');
+const ee = require('..');
+const { Plugin } = ee;
 const { startEngine, repoRoot } = require('./helpers/engine.js');
 
 const python = process.env.PYTHON || 'python3';
@@ -50,13 +51,17 @@ async function quitAndCheckEngine(engine, feeder) {
   assert.equal(exit.code, 0, exit.stderr);
 }
 
-test('a JS plugin exchanges events with a Python plugin (raw pyzmq, protocol v1)', async () => {
+function needPyzmq() {
   const probe = spawnSync(python, ['-c', 'import zmq'], { encoding: 'utf8' });
   assert.equal(
     probe.status,
     0,
     `this test needs ${python} with pyzmq (pip install pyzmq; .ci/run installs it): ${probe.stderr || probe.error}`,
   );
+}
+
+test('a JS plugin exchanges events with a Python plugin (raw pyzmq, protocol v1)', async () => {
+  needPyzmq();
   const engine = await startEngine([
     { name: 'js', subscriptions: ['TypeB'] },
     { name: 'python', subscriptions: ['TypeA'] },
@@ -87,4 +92,27 @@ test('examples/node/counter.js answers EE_COUNT events and quits', async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /answered 7 events/);
   await quitAndCheckEngine(engine, feeder);
+});
+
+test('connect() to an engine that speaks only protocol v1 rejects with UnexpectedReplyError', async () => {
+  needPyzmq();
+  const child = spawn(python, [path.join(__dirname, 'fixtures', 'v1_engine.py')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  let out = '';
+  const port = await new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(Number(out.split('\n')[0]));
+    });
+  });
+  await assert.rejects(Plugin.connect({ port, replyTimeoutMs: 5000 }), (e) => {
+    assert.ok(e instanceof ee.UnexpectedReplyError, `${e.name}: ${e.message}`);
+    assert.equal(e.code, 'EE_UNEXPECTED_REPLY');
+    assert.equal(e.codeNumber, 6);
+    assert.match(e.message, /speaks only protocol v1/);
+    return true;
+  });
+  assert.equal(await exited, 0);
+  assert.match(out, /plugin_command: hello/);
 });

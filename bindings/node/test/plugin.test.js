@@ -58,6 +58,7 @@ describe('with an engine', () => {
       { name: 'iterFeeder', subscriptions: [] },
       { name: 'info', subscriptions: ['Info', { hex: '0100' }] },
       { name: 'busy', subscriptions: ['Busy'] },
+      { name: 'fromEnv', subscriptions: [] },
       { name: 'busyWatcher', subscriptions: ['Seen'] },
     ]);
   });
@@ -124,6 +125,31 @@ describe('with an engine', () => {
     ]);
     assert.equal(info.maxBatch, ee.MAX_BATCH);
     assert.match(info.engine, /^event-engine /);
+  });
+
+  test('connect() finds the port in the launch environment', async () => {
+    const saved = { port: process.env.EE_PLUGIN_PORT, endpoint: process.env.EE_PLUGIN_ENDPOINT };
+    try {
+      delete process.env.EE_PLUGIN_ENDPOINT;
+      process.env.EE_PLUGIN_PORT = String(engine.ports.fromEnv);
+      const plugin = await Plugin.connect();
+      open.push(plugin);
+      assert.equal(plugin.name, 'fromEnv');
+      assert.equal(plugin.endpoint, `tcp://127.0.0.1:${engine.ports.fromEnv}`);
+      process.env.EE_PLUGIN_ENDPOINT = `tcp://127.0.0.1:${engine.ports.fromEnv}`;
+      process.env.EE_PLUGIN_PORT = 'not a port'; // the endpoint wins
+      const again = await Plugin.connect({ hello: false });
+      assert.equal(again.endpoint, process.env.EE_PLUGIN_ENDPOINT);
+      delete process.env.EE_PLUGIN_ENDPOINT;
+      await assert.rejects(Plugin.connect(), ee.InvalidArgumentError);
+      delete process.env.EE_PLUGIN_PORT;
+      await assert.rejects(Plugin.connect(), (e) => e instanceof ee.InvalidArgumentError && /EE_PLUGIN_PORT/.test(e.message));
+    } finally {
+      for (const [key, value] of [['EE_PLUGIN_PORT', saved.port], ['EE_PLUGIN_ENDPOINT', saved.endpoint]]) {
+        if (value === undefined) delete process.env[key];
+        else process.env[key] = value;
+      }
+    }
   });
 
   test('time-outs: next() and nextBatch() resolve empty after timeoutMs', async () => {
