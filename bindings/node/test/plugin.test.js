@@ -9,14 +9,26 @@ const ee = require('..');
 const { Plugin } = ee;
 const { startEngine } = require('./helpers/engine.js');
 
-/** A TCP port on which nothing listens (bound by the OS, then released). */
-function freePort() {
+/**
+ * A TCP listener that accepts connections and never answers (no ZeroMQ handshake): an engine
+ * that does not reply. The test owns the port, so no other process can take it meanwhile.
+ */
+function silentListener() {
   return new Promise((resolve, reject) => {
-    const server = net.createServer();
+    const sockets = new Set();
+    const server = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.on('close', () => sockets.delete(socket));
+    });
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
+      const close = () =>
+        new Promise((done) => {
+          for (const socket of sockets) socket.destroy();
+          server.close(() => done());
+        });
+      resolve({ port: server.address().port, close });
     });
   });
 }
@@ -261,8 +273,9 @@ describe('with an engine', () => {
     // The plugin still works after all of that.
     assert.equal(await plugin.next({ timeoutMs: 0 }), null);
 
-    // Nothing listens: the client gives up after its reply time-out and retries.
-    const port = await freePort();
+    // No answer: the client gives up after its reply time-out and one retry.
+    const silent = await silentListener();
+    const port = silent.port;
     const t0 = performance.now();
     await assert.rejects(
       Plugin.connect({ port, replyTimeoutMs: 200, retries: 1, reconnectBackoffMs: 10 }),
@@ -275,6 +288,7 @@ describe('with an engine', () => {
       },
     );
     assert.ok(performance.now() - t0 < 5000);
+    await silent.close();
 
     assert.deepEqual(ee.ErrorCodes, {
       INVALID_ARGUMENT: 'EE_INVALID_ARGUMENT',
