@@ -17,7 +17,7 @@ build:
 demo:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust
+test: lint test-rust bench-smoke
 
 test-rust:
 	$(CARGO) test --workspace
@@ -25,6 +25,13 @@ test-rust:
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench:
+	$(CARGO) run --release -p event-engine-bench
+
+# A tiny run of the bench binary: it must work, its figures mean nothing.
+bench-smoke:
+	$(CARGO) run -p event-engine-bench -- --smoke
 
 clean:
 	$(CARGO) clean
