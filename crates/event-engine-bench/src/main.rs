@@ -97,7 +97,7 @@ fn main() {
     );
     let v2_vs_v1 = v2.rate() / v1_rate;
     table::print(
-        &format!("External plugin, loopback TCP, events of 100 B: engine -> plugin"),
+        "External plugin, loopback TCP, events of 100 B: engine -> plugin",
         &[sub, v1, v2],
     );
     println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
