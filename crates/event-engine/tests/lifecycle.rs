@@ -262,3 +262,28 @@ fn invalid_configuration_is_refused_with_the_reason() {
         "{err}"
     );
 }
+
+#[test]
+fn a_plugin_that_keeps_its_socket_does_not_hang_run() {
+    let leaky = FnPlugin::new("leaky", |_pub, sub| {
+        // A bug: the socket outlives start() and is never read or closed.
+        std::mem::forget(sub);
+        Ok(())
+    })
+    .subscribe(Filter::new("Tick"));
+    let producer = FnPlugin::new("producer", |pub_socket, _| {
+        for i in 0..10 {
+            pub_socket.send(format!("Tick{i}").as_bytes(), 0)?;
+        }
+        Ok(())
+    });
+    let started = Instant::now();
+    let report = App::new(0, 0)
+        .with_plugin(leaky)
+        .with_plugin(producer)
+        .run_with_report()
+        .unwrap();
+    report.result().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(report.events_forwarded, 10);
+}
