@@ -24,7 +24,7 @@ use event_engine::{App, Outcome};
 
 fn payload(i: u64) -> Vec<u8> {
     let mut p = format!("This is message {i}").into_bytes();
-    p.extend(std::iter::repeat_n(0u8, (i % 3) as usize));
+    p.extend(vec![0u8; (i % 3) as usize]);
     p.push(0xff);
     p
 }
@@ -119,9 +119,7 @@ fn run(count: u64, command: &[String]) -> (u32, u32) {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -170,7 +168,9 @@ fn run(count: u64, command: &[String]) -> (u32, u32) {
         got == expected,
         &format!(
             "answers {:?}, expected {:?}",
-            got.keys().map(|k| String::from_utf8_lossy(k)).collect::<Vec<_>>(),
+            got.keys()
+                .map(|k| String::from_utf8_lossy(k))
+                .collect::<Vec<_>>(),
             expected
                 .keys()
                 .map(|k| String::from_utf8_lossy(k))

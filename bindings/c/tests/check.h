@@ -50,14 +50,14 @@ static int checks_failed = 0;
         }                                                                                \
     } while (0)
 
-static int finish(const char *name) {
+static inline int finish(const char *name) {
     printf("%s: %d passed, %d failed\n", name, checks_passed, checks_failed);
     fflush(stdout);
     return checks_failed == 0 ? 0 : 1;
 }
 
 /* An ee_bytes_t over a NUL-terminated string (without the NUL). */
-static ee_bytes_t text_bytes(const char *s) {
+static inline ee_bytes_t text_bytes(const char *s) {
     ee_bytes_t b;
     b.data = (const uint8_t *)s;
     b.len = strlen(s);

@@ -175,7 +175,9 @@ static void test_client_without_engine(void) {
     CHECK_STATUS(ee_cancel_cancel(NULL), EE_NULL_POINTER);
     CHECK_STATUS(ee_cancel_reset(NULL), EE_NULL_POINTER);
     CHECK_STATUS(ee_cancel_is_cancelled(NULL, &cancelled), EE_NULL_POINTER);
+    ee_cancel_free(token);
     CHECK_STATUS(ee_client_cancel_token(c, NULL), EE_NULL_POINTER);
+    token = (ee_cancel_t *)(uintptr_t)1;
     CHECK_STATUS(ee_client_cancel_token(NULL, &token), EE_NULL_POINTER);
     CHECK(token == NULL);
 
