@@ -46,6 +46,22 @@ run() {
     fi
 }
 
+# Every function the header declares is called by at least one C test.
+coverage() {
+    local header="$here/../include/event_engine.h" f passed=0 failed=0
+    for f in $(grep -E '^[a-z].*[ *]ee_[a-z0-9_]+\(' "$header" | sed -E 's/.*[ *](ee_[a-z0-9_]+)\(.*/\1/'); do
+        if grep -q "\b$f(" "$here"/*.c; then
+            passed=$((passed + 1))
+        else
+            echo "no C test calls $f"
+            failed=$((failed + 1))
+        fi
+    done
+    echo "coverage: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+run every-function-called coverage
+
 for lang in c cpp; do
     for t in test_api test_client test_host; do
         run "$t-$lang" "$dir/$t-$lang"
