@@ -3,7 +3,11 @@
  * cancellation from another thread, quit, EE_CLOSED after quit, and EE_DISCONNECTED when no
  * engine answers. Compiled as C99 and as C++17. */
 #define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,8 +193,35 @@ static void receive_everything(ee_client_t *c) {
     CHECK(got == TEXT_EVENTS + 1);
 }
 
-static void test_disconnected(uint16_t port) {
-    /* The run is over and its ports are closed: nobody answers there. */
+/* A TCP port that accepts connections and never answers: a peer that is not an engine, or an
+ * engine that hangs. (A port that was merely closed could be taken by another process.) */
+static int silent_listener(uint16_t *port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&addr, &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(addr.sin_port);
+    return fd;
+}
+
+static void test_disconnected(void) {
+    uint16_t port = 0;
+    int listener = silent_listener(&port);
+    CHECK(listener >= 0);
+    if (listener < 0) {
+        return;
+    }
     ee_client_options_t o;
     OK(ee_client_options_default(&o));
     o.reply_timeout_ms = 100;
@@ -212,6 +243,7 @@ static void test_disconnected(uint16_t port) {
     CHECK_STATUS(ee_client_quit(c), EE_DISCONNECTED);
     CHECK_STATUS(ee_client_next(c, 10, &event), EE_CLOSED);
     ee_client_free(c);
+    close(listener);
 }
 
 int main(void) {
@@ -405,6 +437,6 @@ int main(void) {
     ee_running_free(running);
     ee_app_free(app);
 
-    test_disconnected(port);
+    test_disconnected();
     return finish("test_client");
 }
