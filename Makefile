@@ -37,6 +37,7 @@ lint:
 
 clean:
 	$(CARGO) clean
+	rm -f examples/c/counter examples/cpp/counter
 
 # ---------------------------------------------------------------------------------------------
 # C/C++ SDK. C_PROFILE=release (default) or debug (what test-c uses: it shares the build of
