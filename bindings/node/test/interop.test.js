@@ -9,7 +9,7 @@ const path = require('node:path');
 
 const ee = require('..');
 const { Plugin } = ee;
-const { startEngine, repoRoot } = require('./helpers/engine.js');
+const { startEngine, repoRoot, engineBin } = require('./helpers/engine.js');
 
 const python = process.env.PYTHON || 'python3';
 
@@ -115,4 +115,13 @@ test('connect() to an engine that speaks only protocol v1 rejects with Unexpecte
   });
   assert.equal(await exited, 0);
   assert.match(out, /plugin_command: hello/);
+});
+
+test('event-engine run examples/node/app.toml: the engine launches counter.js, end to end', async () => {
+  const result = await run(engineBin(), ['run', path.join(repoRoot, 'examples', 'node', 'app.toml')]);
+  const output = result.stdout + result.stderr;
+  assert.equal(result.code, 0, output);
+  assert.match(output, /counter: answered 5 events/);
+  assert.match(output, /collector\s+finished; 5 event\(s\)/);
+  assert.match(output, /counter\s+finished; process exit 0; received 5, published 5/);
 });
