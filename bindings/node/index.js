@@ -446,7 +446,8 @@ class Plugin {
           this.#ahead = batch;
           this.#aheadPos = 0;
         } else {
-          this.#ahead.push(...batch);
+          this.#ahead = this.#ahead.slice(this.#aheadPos).concat(batch);
+          this.#aheadPos = 0;
         }
       }
       const event = this.#ahead[this.#aheadPos];

@@ -22,8 +22,11 @@ const SMALL = quick ? 2000 : 20000; // one round trip per event
 const LARGE = quick ? 20000 : 200000; // batched
 const BATCH = 1000;
 
+/** Events of 100 bytes, as in the Rust bench (crates/event-engine-bench). */
+const SIZE = 100;
+
 function event(filter, i) {
-  return Buffer.from(`${filter}This is message ${i}`);
+  return Buffer.from(`${filter}This is message ${i} `.padEnd(SIZE, '.'));
 }
 
 /** Publishes `n` events with `filter` in batches through `source`. */
@@ -168,7 +171,7 @@ async function main() {
   const batch = results[1].rate;
   const rows = [...results, raw, rust1, rust].filter(Boolean);
   const lines = [
-    `Node.js ${process.version}, ${os.cpus().length} cores (${os.cpus()[0].model}), one run, ${new Date().toISOString().slice(0, 10)}; events of ~25 bytes.`,
+    `Node.js ${process.version}, ${os.cpus().length} cores (${os.cpus()[0].model}), one run, ${new Date().toISOString().slice(0, 10)}; events of ${SIZE} bytes.`,
     '',
     '| path | events | events/s | vs. next() |',
     '|---|---:|---:|---:|',

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use event_engine_client::Client;
 
 type Error = Box<dyn std::error::Error>;
+/// Size of the events, as in `bench/bench.js` and the Rust bench.
+const SIZE: usize = 100;
 /// Receives what is available (up to 1000 events), waiting at most the given time for the first.
 type Receive = Box<dyn FnMut(Duration) -> Result<Vec<Vec<u8>>, Error>>;
 
@@ -90,10 +92,9 @@ fn main() -> Result<(), Error> {
     let started = Instant::now();
     let sender = std::thread::spawn(move || -> Result<(), zmq::Error> {
         for i in 0..count {
-            publisher.send(
-                [filter, format!("This is message {i}").as_bytes()].concat(),
-                0,
-            )?;
+            let mut event = [filter, format!("This is message {i} ").as_bytes()].concat();
+            event.resize(SIZE.max(event.len()), b'.');
+            publisher.send(event, 0)?;
         }
         // Keep the socket (and its queue) until everything is out.
         std::thread::sleep(Duration::from_secs(2));
