@@ -10,13 +10,20 @@
 #   make examples-c              examples/c/counter and examples/cpp/counter
 #   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
 #   make header                  regenerate bindings/c/include/event_engine.h after an API change
+#
+# Node.js SDK (bindings/node, docs/node.md):
+#   make test-node               npm ci (builds a debug addon) and npm test against the engine
+#   make bench-node              release builds, then bindings/node/bench/bench.js
 
 CARGO ?= cargo
+NPM ?= npm
 PREFIX ?= /usr/local
 DESTDIR ?=
+# Where cargo puts what it builds (the Node.js tests run the engine binary from there).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
 .PHONY: all build demo test test-rust lint bench bench-smoke clean \
-        build-c header install examples-c test-c
+        build-c header install examples-c test-c test-node bench-node
 
 all: build examples-c
 
@@ -26,10 +33,25 @@ build:
 demo:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c
+test: lint test-rust bench-smoke test-c test-node
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The Node.js SDK (bindings/node): a debug build of the addon (it reuses what test-rust built)
+# and of the engine, then node:test against the real engine. Needs Node.js >= 18, and python3
+# with pyzmq for the interoperability test (.ci/run installs it).
+test-node:
+	$(CARGO) build -p event-engine-cli
+	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=debug $(NPM) ci --no-audit --no-fund
+	cd bindings/node && EE_ENGINE_BIN=$(TARGET_DIR)/debug/event-engine $(NPM) test
+
+# Node.js SDK throughput (release builds; not part of CI). Results: docs/benchmarks.md.
+bench-node:
+	$(CARGO) build --release -p event-engine-cli
+	$(CARGO) build --release -p event-engine-node --example raw_sub
+	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=release $(NPM) ci --no-audit --no-fund
+	cd bindings/node && EE_ENGINE_BIN=$(TARGET_DIR)/release/event-engine EE_RAW_SUB_BIN=$(TARGET_DIR)/release/examples/raw_sub node bench/bench.js
 
 lint:
 	$(CARGO) fmt --all --check
