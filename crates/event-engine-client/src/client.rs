@@ -267,7 +267,14 @@ impl Client {
                     None => self.options.poll_slice,
                 };
                 let ms = (slice.as_millis() as i64).max(1);
-                if self.socket()?.poll(zmq::POLLIN, ms)? > 0 {
+                let ready = match self.socket()?.poll(zmq::POLLIN, ms) {
+                    Ok(n) => n > 0,
+                    // A signal arrived while waiting: not an error of the request. Whether it
+                    // ends the call is for the cancel token and the interrupt checks below.
+                    Err(zmq::Error::EINTR) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if ready {
                     return Ok(self.socket()?.recv_multipart(0)?);
                 }
                 if self.should_stop(interrupted) {
