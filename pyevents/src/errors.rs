@@ -5,7 +5,7 @@
 //! Python can be. This module looks them up (once) and raises them.
 
 use event_engine_client::{Error, ErrorKind};
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
@@ -50,6 +50,8 @@ fn raise(py: Python<'_>, name: &str, message: String, wire: Option<(&str, u32)>)
     };
     match build() {
         Ok(e) => e,
+        // A signal handler raised while the exception was being made (KeyboardInterrupt).
+        Err(e) if !e.is_instance_of::<PyException>(py) => e,
         Err(e) => {
             let err = PyRuntimeError::new_err(format!(
                 "pyevents: cannot raise {ERRORS_MODULE}.{name} ({message})"

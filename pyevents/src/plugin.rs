@@ -151,7 +151,11 @@ impl Plugin {
         }
         match outcome {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(Failure::Client(e)),
+            Ok(Err(e)) => match py.check_signals() {
+                // A signal that raises wins over the error it may have caused (EINTR).
+                Err(signal) => Err(Failure::Python(signal)),
+                Ok(()) => Err(Failure::Client(e)),
+            },
             Err(Stop::Signal(e)) => Err(Failure::Python(e)),
             Err(Stop::Finalizing) => Err(Failure::Client(Error::Interrupted)),
         }
@@ -193,7 +197,9 @@ impl Plugin {
     #[new]
     #[allow(clippy::too_many_arguments)] // a Python signature with keyword arguments
     #[pyo3(signature = (port = None, host = "127.0.0.1", *, endpoint = None, reply_timeout = 5.0,
-                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0))]
+                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0),
+           text_signature = "(port=None, host='127.0.0.1', *, endpoint=None, reply_timeout=5.0, \
+                             retries=3, publish_timeout=30.0, long_poll=1.0)")]
     fn new(
         py: Python<'_>,
         port: Option<i64>,
