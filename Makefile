@@ -32,7 +32,7 @@ PY_ENV := PATH="$(abspath $(PY_VENV))/bin:$$PATH"
 
 $(PY):
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22"
+	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1"
 
 python-env: $(PY)
 

@@ -414,14 +414,15 @@ impl Plugin {
     }
 
     /// Quits. An error while quitting is raised only when no other exception is on its way.
-    #[pyo3(signature = (exc_type = None, _exc = None, _tb = None))]
+    #[pyo3(signature = (exc_type = None, exc_value = None, traceback = None))]
     fn __exit__(
         &self,
         py: Python<'_>,
         exc_type: Option<&Bound<'_, PyType>>,
-        _exc: Option<&Bound<'_, PyAny>>,
-        _tb: Option<&Bound<'_, PyAny>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        traceback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
+        let _ = (exc_value, traceback);
         match self.quit(py) {
             Err(e) if exc_type.is_none() => Err(e),
             _ => Ok(false),

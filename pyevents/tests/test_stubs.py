@@ -118,3 +118,14 @@ def test_each_class_has_the_stubbed_members(name):
         # The stub may spell the native arguments' defaults only where they exist at run time.
         assert [(n, k) for n, k, _ in actual] == [(n, k) for n, k, _ in expected], f"{name}.{member}"
         assert [d for *_, d in actual] == [d for *_, d in expected], f"{name}.{member} defaults"
+
+
+def test_the_package_and_a_typical_plugin_type_check(tmp_path):
+    """mypy --strict on the package (stubs included) and on typing_usage.py."""
+    mypy = pytest.importorskip("mypy.api")
+    usage = Path(__file__).resolve().parent / "typing_usage.py"
+    for target in (["-p", "pyevents"], [str(usage)]):
+        out, err, status = mypy.run(
+            ["--strict", "--cache-dir", str(tmp_path / "cache"), "--no-error-summary", *target]
+        )
+        assert status == 0, out + err

@@ -107,6 +107,6 @@ class Plugin:
     def __exit__(
         self,
         exc_type: Optional[Type[BaseException]] = None,
-        _exc: Optional[BaseException] = None,
-        _tb: Optional[TracebackType] = None,
+        exc_value: Optional[BaseException] = None,
+        traceback: Optional[TracebackType] = None,
     ) -> bool: ...

@@ -137,4 +137,4 @@ class Timeout(*_timeout_bases()):  # type: ignore[misc]
         self.strerror = message
 
     def __str__(self) -> str:
-        return self.message
+        return Error.__str__(self)

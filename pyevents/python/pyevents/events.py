@@ -204,8 +204,7 @@ def get_next_msg(socket: Any, timeout: Optional[int] = None) -> bytes:
         if socket.closed:
             raise Closed("the socket is closed")
         socket._reply = None
-        data = socket._next(socket.RCVTIMEO if timeout is None else int(timeout))
-        return data
+        return socket._next(socket.RCVTIMEO if timeout is None else int(timeout))
     if timeout is not None:
         socket.RCVTIMEO = timeout
     socket.send_string("plugin_command: next_msg")
