@@ -15,8 +15,11 @@ Events in (engine -> plugin) and out (plugin -> engine), in events per second, f
   that nothing is dropped).
 
 Each mode runs on a fresh engine. Events come from (or go to) a helper process that publishes
-(or drains) in batches of 1000, so the process measured is the bottleneck. Every event has 37
-bytes (`TypeA` and 32 bytes). Not part of CI: the machine is shared and noisy; compare ratios.
+(or drains) with pyevents in batches of 1000. Receiving is timed from the first event on. Every
+event has 37 bytes (`TypeA` and 32 bytes). Beside events/s, the CPU time the measured process
+spent per event (its ZeroMQ threads included): when the engine's pipeline, not the plugin, sets
+the pace (batches and the raw SUB both reach it), that column still tells the costs apart.
+Not part of CI: the machine is shared and noisy; compare the ratios of one run.
 """
 
 from __future__ import annotations
@@ -124,76 +127,86 @@ def run_helper(role: str, port: int, n: int) -> None:
 
 # --- the modes -----------------------------------------------------------------------------
 
-def timed(n: int, loop: Callable[[], None]) -> float:
-    started = time.perf_counter()
+Result = Tuple[float, float]  # events/s, CPU microseconds per event of the measured process
+
+
+def timed(n: int, loop: Callable[[], None]) -> Result:
+    """Runs `loop` (which handles n events): events per second, and the CPU time the whole
+    process (its ZeroMQ I/O threads included) spent per event."""
+    cpu, started = time.process_time(), time.perf_counter()
     loop()
-    return n / (time.perf_counter() - started)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return n / elapsed, cpu / n * 1e6
 
 
-def in_v1_pyzmq(port: int, n: int) -> float:
+def in_v1_pyzmq(port: int, n: int) -> Result:
     import zmq
 
     ctx = zmq.Context()
     s = ctx.socket(zmq.REQ)
     s.connect(f"tcp://127.0.0.1:{port}")
+    v1_get_next_msg(s)  # the producer is running
 
     def loop():
-        for _ in range(n):
+        for _ in range(n - 1):
             v1_get_next_msg(s)
 
-    rate = timed(n, loop)
+    rate = timed(n - 1, loop)
     s.send_string("plugin_command: quit")
     s.recv()
     s.close()
     return rate
 
 
-def in_v1_pyevents(port: int, n: int) -> float:
+def in_v1_pyevents(port: int, n: int) -> Result:
     from pyevents.events import get_next_msg, get_plugin_socket, send_quit_command
 
     s = get_plugin_socket(None, port, host="127.0.0.1")
+    get_next_msg(s)
 
     def loop():
-        for _ in range(n):
+        for _ in range(n - 1):
             get_next_msg(s)
 
-    rate = timed(n, loop)
+    rate = timed(n - 1, loop)
     send_quit_command(s)
     return rate
 
 
-def in_next(port: int, n: int) -> float:
+def in_next(port: int, n: int) -> Result:
     import pyevents
 
     p = pyevents.Plugin(port)
+    p.next()
 
     def loop():
-        for _ in range(n):
+        for _ in range(n - 1):
             p.next().data
 
-    rate = timed(n, loop)
+    rate = timed(n - 1, loop)
     p.quit()
     return rate
 
 
-def in_next_batch(port: int, n: int) -> float:
+def in_next_batch(port: int, n: int) -> Result:
     import pyevents
 
     p = pyevents.Plugin(port)
+    p.next()
 
     def loop():
-        got = 0
+        got = 1
         while got < n:
-            for e in p.next_batch(BATCH):
+            for e in p.next_batch(min(BATCH, n - got)):
                 e.data
                 got += 1
 
-    rate = timed(n, loop)
+    rate = timed(n - 1, loop)
     p.quit()
     return rate
 
 
-def in_raw_sub(endpoint: str, n: int, connected: Callable[[], None]) -> float:
+def in_raw_sub(endpoint: str, n: int, connected: Callable[[], None]) -> Result:
     import zmq
 
     ctx = zmq.Context()
@@ -215,7 +228,7 @@ def in_raw_sub(endpoint: str, n: int, connected: Callable[[], None]) -> float:
     return rate
 
 
-def out_v1_pyzmq(port: int, n: int) -> float:
+def out_v1_pyzmq(port: int, n: int) -> Result:
     import zmq
 
     ctx = zmq.Context()
@@ -234,7 +247,7 @@ def out_v1_pyzmq(port: int, n: int) -> float:
     return rate
 
 
-def out_v1_pyevents(port: int, n: int) -> float:
+def out_v1_pyevents(port: int, n: int) -> Result:
     from pyevents.events import get_plugin_socket, publish_msg, send_quit_command
 
     s = get_plugin_socket(None, port, host="127.0.0.1")
@@ -249,7 +262,7 @@ def out_v1_pyevents(port: int, n: int) -> float:
     return rate
 
 
-def out_publish(port: int, n: int) -> float:
+def out_publish(port: int, n: int) -> Result:
     import pyevents
 
     p = pyevents.Plugin(port)
@@ -264,7 +277,7 @@ def out_publish(port: int, n: int) -> float:
     return rate
 
 
-def out_publish_many(port: int, n: int) -> float:
+def out_publish_many(port: int, n: int) -> Result:
     import pyevents
 
     p = pyevents.Plugin(port)
@@ -301,7 +314,7 @@ def main() -> int:
     def n_of(k: int) -> int:
         return max(1000, int(k * args.scale))
 
-    results: List[Tuple[str, str, int, float]] = []
+    results: List[Tuple[str, str, int, Result]] = []
     tmp = Path(tempfile.mkdtemp(prefix="pyevents-bench-"))
 
     def measure_in(name: str, n: int, fn) -> None:
@@ -313,7 +326,7 @@ def main() -> int:
         finally:
             engine.stop()
         results.append(("in", name, n, rate))
-        print(f"in   {name:<32} {rate:>12,.0f} events/s  ({n} events)", flush=True)
+        print(f"in   {name:<32} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
 
     def measure_out(name: str, n: int, fn) -> None:
         engine = Engine(args.engine, {"sensor": [], "drain": ["TypeB"]}, tmp / f"out{len(results)}")
@@ -325,7 +338,7 @@ def main() -> int:
         finally:
             engine.stop()
         results.append(("out", name, n, rate))
-        print(f"out  {name:<32} {rate:>12,.0f} events/s  ({n} events)", flush=True)
+        print(f"out  {name:<32} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
 
     measure_in("v1 loop (0.2 events.py, pyzmq)", n_of(20_000), in_v1_pyzmq)
     measure_in("v1 loop (pyevents.events)", n_of(20_000), in_v1_pyevents)
@@ -346,7 +359,7 @@ def main() -> int:
     finally:
         engine.stop()
     results.append(("in", "raw pyzmq SUB", n, rate))
-    print(f"in   {'raw pyzmq SUB':<32} {rate:>12,.0f} events/s  ({n} events)", flush=True)
+    print(f"in   {'raw pyzmq SUB':<32} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
 
     measure_out("v1 loop (0.2 events.py, pyzmq)", n_of(20_000), out_v1_pyzmq)
     measure_out("v1 loop (pyevents.events)", n_of(20_000), out_v1_pyevents)
@@ -357,15 +370,15 @@ def main() -> int:
     print()
     print(f"pyevents {pyevents.__version__}, pyzmq {zmq.__version__}, Python {sys.version.split()[0]}")
     print()
-    print("| direction | API | events | events/s | × v1 loop (0.2) | × raw pyzmq SUB |")
-    print("|---|---|---:|---:|---:|---:|")
-    raw = [r for r in results if r[1] == "raw pyzmq SUB"][0][3]
+    print("| direction | API | events | events/s | × v1 loop (0.2) | × raw pyzmq SUB | CPU µs/event |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    raw = [r for r in results if r[1] == "raw pyzmq SUB"][0][3][0]
     for direction in ("in", "out"):
         rows = [r for r in results if r[0] == direction]
-        v1 = rows[0][3]
-        for _, name, n, rate in rows:
+        v1 = rows[0][3][0]
+        for _, name, n, (rate, cpu) in rows:
             vs_raw = f"{rate / raw:.2f}" if direction == "in" else ""
-            print(f"| {direction} | {name} | {n:,} | {rate:,.0f} | {rate / v1:.1f} | {vs_raw} |")
+            print(f"| {direction} | {name} | {n:,} | {rate:,.0f} | {rate / v1:.1f} | {vs_raw} | {cpu:.1f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
