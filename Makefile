@@ -17,7 +17,7 @@ build:
 demo:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust test-python
+test: lint test-rust bench-smoke test-python
 
 test-rust:
 	$(CARGO) test --workspace
@@ -49,6 +49,13 @@ bench-python: $(PY)
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+bench:
+	$(CARGO) run --release -p event-engine-bench
+
+# A tiny run of the bench binary: it must work, its figures mean nothing.
+bench-smoke:
+	$(CARGO) run -p event-engine-bench -- --smoke
 
 clean:
 	$(CARGO) clean

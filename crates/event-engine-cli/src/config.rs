@@ -92,6 +92,26 @@ pub struct PluginDecl {
     pub run: Option<Run>,
 }
 
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorDecl {
+    pub name: String,
+    pub count: u64,
+    pub event: String,
+    #[serde(default)]
+    pub interval_ms: u64,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorDecl {
+    pub name: String,
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+    pub count: u64,
+    pub timeout_ms: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -99,11 +119,14 @@ struct File {
     bus: Bus,
     #[serde(default)]
     plugins: Vec<PluginDecl>,
+    #[serde(default)]
+    generators: Vec<GeneratorDecl>,
+    #[serde(default)]
+    collectors: Vec<CollectorDecl>,
 }
 
 /// A launch command, checked.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // read by the launcher, which comes next
 pub struct Launch {
     pub program: String,
     pub args: Vec<String>,
@@ -117,7 +140,6 @@ pub struct Launch {
 
 /// An external plugin, checked.
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // `launch` is read by the launcher, which comes next
 pub struct Plugin {
     pub name: String,
     pub port: i32,
@@ -126,13 +148,31 @@ pub struct Plugin {
     pub launch: Option<Launch>,
 }
 
+/// A built-in plugin that publishes `count` events made from a template (`{i}`: the index).
+#[derive(Debug, Clone)]
+pub struct Generator {
+    pub name: String,
+    pub count: u64,
+    pub template: String,
+    pub interval: Duration,
+}
+
+/// A built-in plugin that receives `count` events and reports them.
+#[derive(Debug, Clone)]
+pub struct Collector {
+    pub name: String,
+    pub filters: Vec<Filter>,
+    pub count: u64,
+    pub timeout: Option<Duration>,
+}
+
 /// An application, checked.
 #[derive(Debug)]
-#[allow(dead_code)] // `path` is read by the launcher, which comes next
 pub struct AppConfig {
-    pub path: PathBuf,
     pub engine: EngineConfig,
     pub plugins: Vec<Plugin>,
+    pub generators: Vec<Generator>,
+    pub collectors: Vec<Collector>,
 }
 
 fn err(path: &Path, key: &str, reason: impl std::fmt::Display) -> ConfigError {
@@ -150,10 +190,10 @@ pub fn load(path: &Path) -> Result<AppConfig, ConfigError> {
 pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
     let file: File = toml::from_str(text)
         .map_err(|e| ConfigError(format!("{}: {}", path.display(), e.to_string().trim_end())))?;
-    let base = path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let base = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
     let b = &file.bus;
     let mut engine = EngineConfig::new(b.publish_port.unwrap_or(0), b.subscribe_port.unwrap_or(0));
     if let Some(a) = &b.bind_address {
@@ -294,11 +334,78 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
             launch,
         });
     }
+    let mut generators = Vec::new();
+    for (i, g) in file.generators.iter().enumerate() {
+        let key = |k: &str| format!("generators[{i}].{k}");
+        check_name(path, &key("name"), &g.name, &mut names)?;
+        if g.event.is_empty() {
+            return Err(err(path, &key("event"), "must not be empty"));
+        }
+        generators.push(Generator {
+            name: g.name.clone(),
+            count: g.count,
+            template: g.event.clone(),
+            interval: Duration::from_millis(g.interval_ms),
+        });
+    }
+    let mut collectors = Vec::new();
+    for (i, c) in file.collectors.iter().enumerate() {
+        let key = |k: &str| format!("collectors[{i}].{k}");
+        check_name(path, &key("name"), &c.name, &mut names)?;
+        let filters = filters(path, &format!("collectors[{i}]"), &c.subscriptions)?;
+        if filters.is_empty() && c.count > 0 {
+            return Err(err(
+                path,
+                &key("subscriptions"),
+                "a collector that expects events needs subscriptions",
+            ));
+        }
+        collectors.push(Collector {
+            name: c.name.clone(),
+            filters,
+            count: c.count,
+            timeout: c.timeout_ms.map(Duration::from_millis),
+        });
+    }
     Ok(AppConfig {
-        path: path.to_path_buf(),
         engine,
         plugins,
+        generators,
+        collectors,
     })
+}
+
+fn check_name(
+    path: &Path,
+    key: &str,
+    name: &str,
+    names: &mut std::collections::HashSet<String>,
+) -> Result<(), ConfigError> {
+    if name.trim().is_empty() {
+        return Err(err(path, key, "must not be empty"));
+    }
+    if !names.insert(name.to_string()) {
+        return Err(err(path, key, format!("'{name}' is declared twice")));
+    }
+    Ok(())
+}
+
+fn filters(path: &Path, at: &str, subs: &[Subscription]) -> Result<Vec<Filter>, ConfigError> {
+    subs.iter()
+        .enumerate()
+        .map(|(j, s)| match s {
+            Subscription::Text(t) => Ok(Filter::new(t.clone())),
+            Subscription::Hex { hex } => event_engine::wire::from_hex(hex)
+                .map(|bytes| Filter::bytes(format!("0x{hex}"), bytes))
+                .ok_or_else(|| {
+                    err(
+                        path,
+                        &format!("{at}.subscriptions[{j}]"),
+                        format!("'{hex}' is not hex (two digits per byte)"),
+                    )
+                }),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -333,6 +440,17 @@ mod tests {
 
             [[plugins]]
             name = "watcher"
+
+            [[generators]]
+            name = "producer"
+            count = 10
+            event = "TypeA{i}"
+
+            [[collectors]]
+            name = "sink"
+            subscriptions = ["TypeB"]
+            count = 10
+            timeout_ms = 5000
             "#,
         )
         .unwrap();
@@ -348,6 +466,8 @@ mod tests {
         );
         assert_eq!(l.cwd, PathBuf::from("/apps/demo"));
         assert_eq!(c.plugins[1].port, 0);
+        assert_eq!(c.generators[0].count, 10);
+        assert_eq!(c.collectors[0].timeout, Some(Duration::from_secs(5)));
     }
 
     #[test]
@@ -381,6 +501,18 @@ mod tests {
         let e = parse_err("[[plugins]]\nname = \"a\"\n[plugins.run]\ncommand = []\n");
         assert!(
             e.contains("plugins[0].run.command: must name a program"),
+            "{e}"
+        );
+        let e = parse_err(
+            "[[plugins]]\nname = \"a\"\n[[generators]]\nname = \"a\"\ncount = 1\nevent = \"x\"\n",
+        );
+        assert!(
+            e.contains("generators[0].name: 'a' is declared twice"),
+            "{e}"
+        );
+        let e = parse_err("[[collectors]]\nname = \"c\"\ncount = 1\n");
+        assert!(
+            e.contains("collectors[0].subscriptions: a collector"),
             "{e}"
         );
         let e = parse_err("[[plugins]]\nname = \"a\"\nid = \"nope\"\n");

@@ -1,10 +1,17 @@
 //! `event-engine`: run an application declared in a TOML file, and watch or feed a running bus.
 
+mod builtins;
 mod config;
+mod launch;
+mod publish;
 mod run;
+mod stats;
+mod tap;
+mod target;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -22,16 +29,57 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the engine declared in APP (a TOML file), launch its plugins, and run until every
-    /// plugin has quit (or Ctrl-C).
+    /// plugin has quit (Ctrl-C or SIGTERM stops it).
     Run {
         /// The application file.
         app: PathBuf,
         /// Write the bound endpoints to this JSON file once the engine listens.
-        #[arg(long)]
+        #[arg(long, value_name = "FILE")]
         ready_file: Option<PathBuf>,
-        /// Print only errors.
+        /// Print only errors and the plugins' own output.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Print live events from a running engine.
+    Tap {
+        #[command(flatten)]
+        target: target::Target,
+        /// Only events that start with this prefix (text, or hex:0100); repeatable.
+        #[arg(long, short)]
+        filter: Vec<String>,
+        /// Stop after this many events.
+        #[arg(long, short)]
+        count: Option<u64>,
+        /// Fail if the events have not arrived within this many milliseconds.
+        #[arg(long)]
+        timeout_ms: Option<u64>,
+    },
+    /// Publish an event (PREFIX followed by PAYLOAD) onto a running engine.
+    Pub {
+        #[command(flatten)]
+        target: target::Target,
+        /// The event type's prefix: text, or hex:0100.
+        prefix: String,
+        /// The rest of the event.
+        #[arg(default_value = "")]
+        payload: String,
+        /// PAYLOAD is hex.
+        #[arg(long)]
+        hex: bool,
+        /// Publish it this many times.
+        #[arg(long, default_value_t = 1)]
+        repeat: u64,
+        /// How long to wait for the engine, in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        timeout_ms: u64,
+    },
+    /// Show the counters of a running engine's external plugins.
+    Stats {
+        #[command(flatten)]
+        target: target::Target,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -46,6 +94,41 @@ fn main() -> ExitCode {
             ready_file,
             quiet,
         } => run::run(&app, ready_file.as_deref(), quiet),
+        Command::Tap {
+            target,
+            filter,
+            count,
+            timeout_ms,
+        } => tap::tap(
+            &target,
+            &filter,
+            count,
+            timeout_ms.map(Duration::from_millis),
+        )
+        .map(|()| ExitCode::SUCCESS),
+        Command::Pub {
+            target,
+            prefix,
+            payload,
+            hex,
+            repeat,
+            timeout_ms,
+        } => publish::publish(
+            &target,
+            &prefix,
+            &payload,
+            hex,
+            repeat,
+            Duration::from_millis(timeout_ms),
+        )
+        .map(|()| ExitCode::SUCCESS),
+        Command::Stats { target, json } => stats::stats(&target, json).map(|ok| {
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }),
     };
     match result {
         Ok(code) => code,

@@ -1,13 +1,20 @@
-//! `event-engine run`: the engine of an `app.toml`.
+//! `event-engine run`: start the engine of an `app.toml`, launch its plugins' processes, restart
+//! the ones that fail (per their policy), and shut everything down cleanly at the end or on
+//! Ctrl-C / SIGTERM.
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::mpsc;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use event_engine::plugins::ExternalPluginSpec;
-use event_engine::{App, Outcome, RunningApp};
+use event_engine::{App, Outcome, RunReport, RunningApp};
+use event_engine_client::{Client, ClientOptions};
 
-use crate::config;
+use crate::builtins::{self, Tally};
+use crate::config::{self, Restart};
+use crate::launch;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -56,9 +63,225 @@ fn write_ready(path: &Path, app: &RunningApp) -> Result<(), Error> {
     Ok(())
 }
 
+enum Msg {
+    Exited(launch::Exited),
+    Restart {
+        index: usize,
+        generation: u32,
+    },
+    Signal,
+    /// The grace period after the engine finished is over.
+    Linger,
+    GraceOver,
+    Engine(Result<RunReport, event_engine::errors::EngineError>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Proc {
+    /// Not launched by us.
+    External,
+    Running {
+        pid: u32,
+    },
+    WaitingToRestart,
+    Exited(String),
+    Failed(String),
+}
+
+struct Launched {
+    name: String,
+    endpoint: String,
+    launch: Option<config::Launch>,
+    env: Vec<(String, String)>,
+    generation: u32,
+    restarts: u32,
+    state: Proc,
+}
+
+impl Launched {
+    fn is_alive(&self) -> bool {
+        matches!(self.state, Proc::Running { .. } | Proc::WaitingToRestart)
+    }
+}
+
+/// Tells the engine a plugin is done on behalf of a process that can no longer say so.
+fn quit_on_behalf(endpoint: &str) {
+    let options = ClientOptions {
+        reply_timeout: Duration::from_millis(500),
+        retries: 0,
+        ..ClientOptions::default()
+    };
+    if let Ok(mut c) = Client::connect_with(endpoint, options) {
+        let _ = c.quit();
+    }
+}
+
+struct Runner {
+    procs: Vec<Launched>,
+    tx: mpsc::Sender<Msg>,
+    exited_tx: mpsc::Sender<launch::Exited>,
+    shutting_down: bool,
+    signalled: bool,
+    failed_processes: bool,
+    stop_on_failure: bool,
+    stop: event_engine::StopHandle,
+    quiet: bool,
+}
+
+impl Runner {
+    fn say(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("event-engine: {text}");
+        }
+    }
+
+    fn start_process(&mut self, index: usize) {
+        let p = &mut self.procs[index];
+        let Some(l) = p.launch.clone() else { return };
+        p.generation += 1;
+        match launch::spawn(
+            index,
+            p.generation,
+            &p.name,
+            &l,
+            &p.env,
+            self.exited_tx.clone(),
+        ) {
+            Ok(pid) => p.state = Proc::Running { pid },
+            Err(e) => {
+                p.state = Proc::Failed(e.to_string());
+                let name = p.name.clone();
+                self.say(format!("{name}: {e}"));
+                self.process_failed(index);
+            }
+        }
+    }
+
+    fn process_exited(&mut self, e: launch::Exited) {
+        let Some(p) = self.procs.get_mut(e.index) else {
+            return;
+        };
+        if e.generation != p.generation {
+            return;
+        }
+        let how = match &e.status {
+            Ok(s) => launch::describe(s),
+            Err(err) => format!("unknown ({err})"),
+        };
+        let success = matches!(&e.status, Ok(s) if s.success());
+        if success || self.shutting_down {
+            p.state = Proc::Exited(how);
+            let endpoint = p.endpoint.clone();
+            // A process that ended without `quit` would leave its plugin waiting.
+            quit_on_behalf(&endpoint);
+            return;
+        }
+        let l = p.launch.clone();
+        let (name, restarts) = (p.name.clone(), p.restarts);
+        match l {
+            Some(l) if l.restart == Restart::OnFailure && restarts < l.max_restarts => {
+                p.restarts += 1;
+                p.state = Proc::WaitingToRestart;
+                let generation = p.generation;
+                let index = e.index;
+                let backoff = l.backoff * 2u32.saturating_pow(restarts).min(16);
+                self.say(format!(
+                    "{name} {how}; restarting in {backoff:?} ({} of {})",
+                    restarts + 1,
+                    l.max_restarts
+                ));
+                let tx = self.tx.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(backoff);
+                    let _ = tx.send(Msg::Restart { index, generation });
+                });
+            }
+            _ => {
+                p.state = Proc::Failed(how.clone());
+                self.say(format!("{name} failed ({how})"));
+                self.process_failed(e.index);
+            }
+        }
+    }
+
+    fn process_failed(&mut self, index: usize) {
+        self.failed_processes = true;
+        quit_on_behalf(&self.procs[index].endpoint);
+        if self.stop_on_failure {
+            self.shutdown();
+        }
+    }
+
+    fn longest_grace(&self) -> Duration {
+        self.procs
+            .iter()
+            .filter(|p| p.is_alive())
+            .filter_map(|p| p.launch.as_ref().map(|l| l.grace))
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    fn after(&self, delay: Duration, msg: Msg) {
+        let tx = self.tx.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            let _ = tx.send(msg);
+        });
+    }
+
+    /// SIGTERM to every live process, SIGKILL after the longest grace period, engine stopped.
+    fn shutdown(&mut self) {
+        if self.shutting_down {
+            return;
+        }
+        self.shutting_down = true;
+        let grace = self.longest_grace();
+        for p in &mut self.procs {
+            match p.state {
+                Proc::Running { pid } => launch::signal_group(pid, libc::SIGTERM),
+                Proc::WaitingToRestart => p.state = Proc::Exited("not restarted".into()),
+                _ => {}
+            }
+        }
+        self.stop.stop();
+        self.after(grace, Msg::GraceOver);
+    }
+
+    /// The engine is done (every plugin quit): processes get their grace period to exit on their
+    /// own, then the usual shutdown.
+    fn engine_done(&mut self) {
+        for p in &mut self.procs {
+            if p.state == Proc::WaitingToRestart {
+                p.state = Proc::Exited("not restarted".into());
+            }
+        }
+        if self.procs.iter().any(Launched::is_alive) {
+            self.after(self.longest_grace(), Msg::Linger);
+        }
+    }
+
+    fn kill_all(&mut self) {
+        for p in &self.procs {
+            if let Proc::Running { pid } = p.state {
+                launch::signal_group(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
 pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCode, Error> {
+    let started = Instant::now();
     let config = config::load(path)?;
     let mut app = App::with_config(config.engine.clone());
+    let mut tallies: Vec<(String, Arc<Tally>)> = Vec::new();
+    for g in &config.generators {
+        app = app.with_plugin(builtins::generator(g));
+    }
+    for c in &config.collectors {
+        let (plugin, tally) = builtins::collector(c);
+        tallies.push((c.name.clone(), tally));
+        app = app.with_plugin(plugin);
+    }
     for p in &config.plugins {
         let mut spec = ExternalPluginSpec::new(p.name.clone(), p.port);
         for f in &p.filters {
@@ -72,31 +295,226 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
     let running = app.start()?;
     if !quiet {
         eprintln!(
-            "event-engine: {} plugin(s); bus publish {} subscribe {}",
-            config.plugins.len(),
+            "event-engine: {} — bus: publish {}, subscribe {}",
+            path.display(),
             running.publish_endpoint(),
             running.subscribe_endpoint()
         );
-        for e in running.external_plugins() {
-            eprintln!("event-engine:   {:<20} {}", e.name, e.endpoint);
+        for g in &config.generators {
+            eprintln!(
+                "event-engine:   {:<14} generator, {} event(s)",
+                g.name, g.count
+            );
+        }
+        for c in &config.collectors {
+            eprintln!(
+                "event-engine:   {:<14} collector, {} event(s)",
+                c.name, c.count
+            );
+        }
+        for (e, p) in running.external_plugins().iter().zip(&config.plugins) {
+            let cmd = p
+                .launch
+                .as_ref()
+                .map(|l| format!("  $ {} {}", l.program, l.args.join(" ")))
+                .unwrap_or_default();
+            eprintln!("event-engine:   {:<14} {}{cmd}", e.name, e.endpoint);
         }
     }
     if let Some(f) = ready_file {
         write_ready(f, &running)?;
     }
-    let stop = running.stop_handle();
-    ctrlc::set_handler(move || stop.stop())?;
-    let report = running.wait()?;
-    let failed = report
-        .plugins
+
+    let (tx, rx) = mpsc::channel();
+    let (exited_tx, exited_rx) = mpsc::channel::<launch::Exited>();
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for e in exited_rx {
+                if tx.send(Msg::Exited(e)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    {
+        let tx = tx.clone();
+        ctrlc::set_handler(move || {
+            let _ = tx.send(Msg::Signal);
+        })?;
+    }
+    let procs = running
+        .external_plugins()
         .iter()
-        .any(|p| matches!(p.outcome, Outcome::Failed(_)));
+        .zip(&config.plugins)
+        .map(|(e, p)| Launched {
+            name: p.name.clone(),
+            endpoint: e.endpoint.clone(),
+            launch: p.launch.clone(),
+            env: vec![
+                ("EE_PLUGIN_NAME".into(), p.name.clone()),
+                ("EE_PLUGIN_PORT".into(), e.port.to_string()),
+                ("EE_PLUGIN_ENDPOINT".into(), e.endpoint.clone()),
+                (
+                    "EE_PUBLISH_ENDPOINT".into(),
+                    running.publish_endpoint().into(),
+                ),
+                (
+                    "EE_SUBSCRIBE_ENDPOINT".into(),
+                    running.subscribe_endpoint().into(),
+                ),
+            ],
+            generation: 0,
+            restarts: 0,
+            state: if p.launch.is_some() {
+                Proc::WaitingToRestart
+            } else {
+                Proc::External
+            },
+        })
+        .collect();
+    let mut runner = Runner {
+        procs,
+        tx: tx.clone(),
+        exited_tx,
+        shutting_down: false,
+        signalled: false,
+        failed_processes: false,
+        stop_on_failure: config.engine.stop_on_failure,
+        stop: running.stop_handle(),
+        quiet,
+    };
+    for i in 0..runner.procs.len() {
+        runner.start_process(i);
+    }
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Msg::Engine(running.wait()));
+        });
+    }
+    drop(tx);
+
+    let mut engine_result = None;
+    let mut killed = false;
+    while engine_result.is_none() || runner.procs.iter().any(Launched::is_alive) {
+        let Ok(msg) = rx.recv() else { break };
+        match msg {
+            Msg::Exited(e) => runner.process_exited(e),
+            Msg::Restart { index, generation } => {
+                if !runner.shutting_down && runner.procs[index].generation == generation {
+                    runner.start_process(index);
+                }
+            }
+            Msg::Signal => {
+                if runner.signalled && !killed {
+                    runner.say("second interrupt: killing every plugin process");
+                    runner.kill_all();
+                    killed = true;
+                }
+                runner.signalled = true;
+                runner.say("interrupted: stopping");
+                runner.shutdown();
+            }
+            Msg::GraceOver => {
+                if runner.procs.iter().any(Launched::is_alive) {
+                    runner.say("grace period over: killing the remaining plugin processes");
+                    runner.kill_all();
+                    killed = true;
+                }
+            }
+            Msg::Engine(r) => {
+                engine_result = Some(r);
+                runner.engine_done();
+            }
+            Msg::Linger => {
+                if runner.procs.iter().any(Launched::is_alive) {
+                    runner.say(
+                        "plugin processes still running after the engine finished: stopping them",
+                    );
+                    runner.shutdown();
+                }
+            }
+        }
+    }
+    if let Some(f) = ready_file {
+        // The endpoints are closed now; a stale file would point at them.
+        let _ = std::fs::remove_file(f);
+    }
+    let report = match engine_result {
+        Some(r) => r?,
+        None => return Err("the engine thread ended without a report".into()),
+    };
+    let failed = runner.failed_processes
+        || report
+            .plugins
+            .iter()
+            .any(|p| matches!(p.outcome, Outcome::Failed(_)));
     if !quiet {
-        eprint!("event-engine: {report}");
+        print_summary(&report, &runner.procs, &tallies, started.elapsed());
     }
     Ok(if failed {
         ExitCode::from(1)
+    } else if runner.signalled {
+        ExitCode::from(130)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn print_summary(
+    report: &RunReport,
+    procs: &[Launched],
+    tallies: &[(String, Arc<Tally>)],
+    elapsed: Duration,
+) {
+    eprintln!(
+        "event-engine: done in {:.1?}; {} event(s) forwarded{}",
+        elapsed,
+        report.events_forwarded,
+        if report.tcp_dropped > 0 {
+            format!(", {} skipped for slow TCP subscribers", report.tcp_dropped)
+        } else {
+            String::new()
+        }
+    );
+    for p in &report.plugins {
+        let outcome = match &p.outcome {
+            Outcome::Finished => "finished".to_string(),
+            Outcome::Failed(f) => format!("FAILED: {}", f.details),
+            Outcome::Stopped(_) => "stopped".to_string(),
+            Outcome::NotStarted => "not started".to_string(),
+        };
+        let process = procs
+            .iter()
+            .find(|l| l.name == p.name)
+            .map(|l| match &l.state {
+                Proc::External => String::new(),
+                Proc::Exited(how) | Proc::Failed(how) => format!(
+                    "; process {how}{}",
+                    if l.restarts > 0 {
+                        format!(" after {} restart(s)", l.restarts)
+                    } else {
+                        String::new()
+                    }
+                ),
+                other => format!("; process {other:?}"),
+            })
+            .unwrap_or_default();
+        let counters = p
+            .stats
+            .as_ref()
+            .map(|s| format!("; received {}, published {}", s.delivered, s.published))
+            .or_else(|| {
+                tallies
+                    .iter()
+                    .find(|(n, _)| *n == p.name)
+                    .map(|(_, t)| format!("; {}", t.summary()))
+            })
+            .unwrap_or_default();
+        eprintln!(
+            "event-engine:   {:<14} {outcome}{process}{counters}",
+            p.name
+        );
+    }
 }

@@ -42,6 +42,9 @@ const BATCH: usize = 512;
 pub(crate) struct BusCounters {
     pub forwarded: AtomicU64,
     pub tcp_dropped: AtomicU64,
+    /// Events still queued at shutdown for a subscriber that never read them (a socket a plugin
+    /// kept after its `start` returned).
+    pub undeliverable: AtomicU64,
 }
 
 /// The bound sockets of the bus.
@@ -164,10 +167,10 @@ impl Bus {
                 state.read_tcp_subscriptions()?;
             }
             if items[3].is_readable() {
-                state.forward_batch(&self.inproc_in)?;
+                state.forward_batch(&self.inproc_in, true)?;
             }
             if items[4].is_readable() {
-                state.forward_batch(&self.tcp_in)?;
+                state.forward_batch(&self.tcp_in, true)?;
             }
             if items[0].is_readable() {
                 let msg = self.control.recv_bytes(0)?;
@@ -175,8 +178,10 @@ impl Bus {
                     // Everything plugins published before the stop is forwarded (to whoever still
                     // listens); unregistered TCP publishers get one more batch, since they may
                     // never stop.
-                    while state.forward_batch(&self.inproc_in)? > 0 {}
-                    state.forward_batch(&self.tcp_in)?;
+                    // Every plugin is done, so nothing may block the drain: an event that a
+                    // leftover socket has no room for is counted, not waited for.
+                    while state.forward_batch(&self.inproc_in, false)? > 0 {}
+                    state.forward_batch(&self.tcp_in, false)?;
                     state.flush_counters();
                     debug!("forwarder stopped after {} events", state.forwarded);
                     return Ok(());
@@ -224,10 +229,14 @@ impl Forwarder<'_> {
     }
 
     /// Moves up to [`BATCH`] events (whole multi-part messages) from `source`; returns how many.
-    fn forward_batch(&mut self, source: &zmq::Socket) -> Result<usize, zmq::Error> {
+    /// With `blocking`, a full subscriber makes it wait (backpressure); without, the event is
+    /// counted as undeliverable.
+    fn forward_batch(&mut self, source: &zmq::Socket, blocking: bool) -> Result<usize, zmq::Error> {
         let mut moved = 0;
         let mut in_message = false;
-        let mut tcp_this_message = false;
+        // Per message: whether its parts go to the TCP subscribers, and to the inproc ones.
+        let mut to_tcp = false;
+        let mut to_plugins = true;
         while moved < BATCH || in_message {
             let mut msg = zmq::Message::new();
             match source.recv(&mut msg, if in_message { 0 } else { zmq::DONTWAIT }) {
@@ -238,9 +247,12 @@ impl Forwarder<'_> {
             let more = msg.get_more();
             let flags = if more { zmq::SNDMORE } else { 0 };
             if !in_message {
-                tcp_this_message = !self.tcp_topics.is_empty() && self.tcp_wants(&msg);
+                to_tcp = !self.tcp_topics.is_empty() && self.tcp_wants(&msg);
+                to_plugins = true;
             }
-            if tcp_this_message {
+            // With NODROP only a message's first part can meet a full queue; when it does, the
+            // whole message is skipped for those subscribers and counted.
+            if to_tcp {
                 let mode = match self.bus.tcp_mode {
                     TcpSubscribers::Block => 0,
                     TcpSubscribers::DropAndCount => zmq::DONTWAIT,
@@ -248,14 +260,23 @@ impl Forwarder<'_> {
                 match self.bus.tcp_out.send(&msg[..], flags | mode) {
                     Ok(()) => {}
                     Err(zmq::Error::EAGAIN) => {
-                        // Only the first part can meet a full queue; skip the whole event.
                         self.counters.tcp_dropped.fetch_add(1, Ordering::Relaxed);
-                        tcp_this_message = false;
+                        to_tcp = false;
                     }
                     Err(e) => return Err(e),
                 }
             }
-            self.bus.inproc_out.send(msg, flags)?;
+            if to_plugins {
+                let mode = if blocking { 0 } else { zmq::DONTWAIT };
+                match self.bus.inproc_out.send(msg, flags | mode) {
+                    Ok(()) => {}
+                    Err(zmq::Error::EAGAIN) => {
+                        self.counters.undeliverable.fetch_add(1, Ordering::Relaxed);
+                        to_plugins = false;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
             in_message = more;
             if !more {
                 moved += 1;

@@ -57,6 +57,9 @@ pub struct RunReport {
     /// Events not sent to TCP subscribers because they were behind
     /// ([`crate::TcpSubscribers::DropAndCount`]). Registered plugins never lose events.
     pub tcp_dropped: u64,
+    /// Events still queued at shutdown for a socket that a plugin kept after its `start`
+    /// returned (0 unless a plugin leaks its subscription socket).
+    pub undeliverable: u64,
     /// True when [`crate::StopHandle::stop`] ended the run.
     pub stop_requested: bool,
     /// From the start of `run` to the end of shutdown.

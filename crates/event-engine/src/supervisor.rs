@@ -250,7 +250,7 @@ impl Supervisor {
         } = self;
         drop(control);
         drop(monitors);
-        stop.ctx.terminate(Duration::from_secs(5));
+        stop.ctx.terminate(Duration::from_secs(2));
         debug!("engine shut down");
         if let Setup::Failed(e) = setup {
             return Err(e);
@@ -397,9 +397,17 @@ impl Supervisor {
             plugins,
             events_forwarded: self.bus.forwarded.load(Ordering::Relaxed),
             tcp_dropped: self.bus.tcp_dropped.load(Ordering::Relaxed),
+            undeliverable: self.bus.undeliverable.load(Ordering::Relaxed),
             stop_requested: self.stop.requested.load(Ordering::SeqCst),
             duration: self.started.elapsed(),
         };
+        if report.undeliverable > 0 {
+            warn!(
+                "{} event(s) queued at shutdown for a socket that a plugin kept after its \
+                 start() returned were not delivered",
+                report.undeliverable
+            );
+        }
         if report.tcp_dropped > 0 {
             warn!(
                 "{} event(s) were not sent to slow TCP subscribers",

@@ -113,7 +113,11 @@ fn two_apps_run_one_after_the_other_on_the_same_ports() {
 
 #[test]
 fn a_taken_port_is_a_clear_error() {
-    let first = App::new(0, 0).start().unwrap();
+    // (an app without plugins would finish at once and free its ports)
+    let first = App::new(0, 0)
+        .with_plugin(waits_forever("holder"))
+        .start()
+        .unwrap();
     let err = App::new(first.publish_port() as i32, 0)
         .start()
         .err()
@@ -124,6 +128,8 @@ fn a_taken_port_is_a_clear_error() {
         "{msg}"
     );
     assert!(matches!(err, EngineError::Bind { .. }));
+    first.stop();
+    first.wait().unwrap();
 }
 
 #[test]
@@ -150,6 +156,13 @@ fn stop_ends_a_run_and_plugins_are_reported_stopped() {
             .all(|p| matches!(p.outcome, Outcome::Stopped(_))),
         "{report}"
     );
+}
+
+#[test]
+fn an_app_without_plugins_finishes_at_once() {
+    let report = App::new(0, 0).run_with_report().unwrap();
+    assert!(report.plugins.is_empty());
+    assert_eq!(report.events_forwarded, 0);
 }
 
 #[test]
@@ -261,4 +274,29 @@ fn invalid_configuration_is_refused_with_the_reason() {
         err.to_string().contains("port of external plugin 'ext'"),
         "{err}"
     );
+}
+
+#[test]
+fn a_plugin_that_keeps_its_socket_does_not_hang_run() {
+    let leaky = FnPlugin::new("leaky", |_pub, sub| {
+        // A bug: the socket outlives start() and is never read or closed.
+        std::mem::forget(sub);
+        Ok(())
+    })
+    .subscribe(Filter::new("Tick"));
+    let producer = FnPlugin::new("producer", |pub_socket, _| {
+        for i in 0..10 {
+            pub_socket.send(format!("Tick{i}").as_bytes(), 0)?;
+        }
+        Ok(())
+    });
+    let started = Instant::now();
+    let report = App::new(0, 0)
+        .with_plugin(leaky)
+        .with_plugin(producer)
+        .run_with_report()
+        .unwrap();
+    report.result().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(report.events_forwarded, 10);
 }

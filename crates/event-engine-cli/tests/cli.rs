@@ -1,0 +1,357 @@
+//! The `event-engine` command end to end: configuration errors, launching and restarting plugin
+//! processes, Ctrl-C leaving no child behind, and tap / pub / stats against a running engine.
+//!
+//! Launched plugins are this test binary itself, run as a child (`child_plugin`, ignored in
+//! normal runs) with a role in its environment.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use event_engine_client::Client;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_event-engine"))
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ee-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The command line that runs this binary as a plugin with `role`.
+fn child_command(role: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    format!(
+        "command = [{:?}, \"--exact\", \"child_plugin\", \"--ignored\", \"--nocapture\", \"--test-threads=1\"]\nenv = {{ EE_TEST_ROLE = \"{role}\" }}",
+        exe.display().to_string()
+    )
+}
+
+/// Plugins launched by the tests below.
+#[test]
+#[ignore = "launched as a plugin process by the other tests"]
+fn child_plugin() {
+    let role = std::env::var("EE_TEST_ROLE").unwrap();
+    let port: u16 = std::env::var("EE_PLUGIN_PORT").unwrap().parse().unwrap();
+    let mut c = Client::connect_port("127.0.0.1", port).unwrap();
+    match role.as_str() {
+        // Answers TypeA events with TypeB<len>; crashes once (the first run) after two events.
+        "crash-once" => {
+            let marker = PathBuf::from(std::env::var("EE_MARKER").unwrap());
+            let mut handled = 0;
+            loop {
+                let e = c.next(Some(DEADLINE)).unwrap().unwrap();
+                if handled == 2 && !marker.exists() {
+                    std::fs::write(&marker, b"").unwrap();
+                    std::process::exit(3);
+                }
+                c.publish(format!("TypeB{}", e.data.len() - 5).as_bytes())
+                    .unwrap();
+                handled += 1;
+                if e.data.ends_with(b"message 9") {
+                    break;
+                }
+            }
+            c.quit().unwrap();
+        }
+        // Blocks until it is signalled.
+        "block" => {
+            println!("CHILD-PID {}", std::process::id());
+            let _ = c.next(None);
+        }
+        // Exits with 0 without ever sending quit.
+        "exit-silently" => {}
+        other => panic!("unknown role {other}"),
+    }
+}
+
+fn run_app(dir: &Path, toml: &str, extra: &[&str]) -> Child {
+    let app = dir.join("app.toml");
+    std::fs::write(&app, toml).unwrap();
+    Command::new(bin())
+        .arg("run")
+        .arg(&app)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_with_deadline(child: &mut Child) -> std::process::ExitStatus {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(Instant::now() < until, "the command did not finish in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn output(child: Child) -> (std::process::ExitStatus, String, String) {
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn wait_for_file(path: &Path) {
+    let until = Instant::now() + DEADLINE;
+    while !path.exists() {
+        assert!(Instant::now() < until, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_bad_file_names_the_file_the_key_and_the_reason() {
+    let dir = tempdir("bad");
+    let mut child = run_app(&dir, "[[plugins]]\nname = \"py\"\nport = 99999\n", &[]);
+    let status = wait_with_deadline(&mut child);
+    let (_, _, stderr) = output(child);
+    assert_eq!(status.code(), Some(2));
+    assert!(
+        stderr.contains("app.toml: plugins[0].port: 99999 is not a TCP port"),
+        "{stderr}"
+    );
+    let missing = Command::new(bin())
+        .args(["run", "/nonexistent/app.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/app.toml: cannot read"));
+}
+
+#[test]
+fn a_crashed_plugin_is_restarted_and_nothing_is_lost() {
+    let dir = tempdir("restart");
+    let marker = dir.join("crashed");
+    let toml = format!(
+        r#"
+[[generators]]
+name = "producer"
+count = 10
+event = "TypeAThis is message {{i}}"
+
+[[collectors]]
+name = "collector"
+subscriptions = ["TypeB"]
+count = 10
+timeout_ms = 30000
+
+[[plugins]]
+name = "counter"
+subscriptions = ["TypeA"]
+[plugins.run]
+{}
+restart = "on-failure"
+max_restarts = 2
+restart_backoff_ms = 50
+"#,
+        child_command("crash-once").replace(
+            "EE_TEST_ROLE = \"crash-once\"",
+            &format!(
+                "EE_TEST_ROLE = \"crash-once\", EE_MARKER = {:?}",
+                marker.display().to_string()
+            )
+        )
+    );
+    let mut child = run_app(&dir, &toml, &[]);
+    let status = wait_with_deadline(&mut child);
+    let (_, _, stderr) = output(child);
+    assert!(status.success(), "{stderr}");
+    assert!(marker.exists());
+    assert!(stderr.contains("counter exit 3; restarting"), "{stderr}");
+    assert!(
+        stderr.contains("collector      finished; 10 event(s): TypeB 10"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("process exit 0 after 1 restart(s)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plugin_that_keeps_failing_fails_the_run() {
+    let dir = tempdir("fail");
+    let toml = format!(
+        "[[plugins]]\nname = \"broken\"\n[plugins.run]\ncommand = [\"sh\", \"-c\", \"exit 7\"]\nrestart = \"on-failure\"\nmax_restarts = 1\nrestart_backoff_ms = 10\n\n[[plugins]]\nname = \"waiting\"\n[plugins.run]\n{}\n",
+        child_command("block")
+    );
+    let mut child = run_app(&dir, &toml, &[]);
+    let status = wait_with_deadline(&mut child);
+    let (_, _, stderr) = output(child);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("broken exit 7; restarting"), "{stderr}");
+    assert!(stderr.contains("broken failed (exit 7)"), "{stderr}");
+}
+
+#[test]
+fn a_process_that_exits_without_quit_does_not_hang_the_engine() {
+    let dir = tempdir("silent");
+    let toml = format!(
+        "[[plugins]]\nname = \"silent\"\n[plugins.run]\n{}\n",
+        child_command("exit-silently")
+    );
+    let mut child = run_app(&dir, &toml, &[]);
+    let status = wait_with_deadline(&mut child);
+    assert!(status.success(), "{:?}", output(child).2);
+}
+
+fn pid_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+#[test]
+fn ctrl_c_stops_everything_and_leaves_no_child_process() {
+    let dir = tempdir("sigint");
+    let toml = format!(
+        "[[plugins]]\nname = \"blocker\"\n[plugins.run]\n{}\ngrace_period_ms = 2000\n",
+        child_command("block")
+    );
+    let mut child = run_app(&dir, &toml, &[]);
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut pid = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if let Some(p) = line.split("CHILD-PID ").nth(1) {
+            pid = Some(p.trim().parse::<i32>().unwrap());
+            break;
+        }
+    }
+    let pid = pid.expect("the plugin printed its pid");
+    assert!(pid_alive(pid));
+    // SAFETY: sends SIGINT to the CLI we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let started = Instant::now();
+    let status = wait_with_deadline(&mut child);
+    assert_eq!(status.code(), Some(130));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let until = Instant::now() + Duration::from_secs(5);
+    while pid_alive(pid) {
+        // A zombie is reaped by its parent (gone) or by init; either way it must go.
+        assert!(Instant::now() < until, "plugin process {pid} survived");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn tap_pub_and_stats_against_a_running_engine() {
+    let dir = tempdir("tap");
+    let ready = dir.join("ready.json");
+    let mut engine = run_app(
+        &dir,
+        "[[plugins]]\nname = \"watched\"\nsubscriptions = [\"TypeA\"]\n",
+        &["--ready-file", ready.to_str().unwrap()],
+    );
+    wait_for_file(&ready);
+    let mut tap = Command::new(bin())
+        .args([
+            "tap",
+            "--ready",
+            ready.to_str().unwrap(),
+            "--filter",
+            "TypeA",
+            "--count",
+            "1",
+        ])
+        .args(["--timeout-ms", "30000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The tap's subscription reaches the bus at its own pace: publish until it has seen one.
+    let until = Instant::now() + DEADLINE;
+    while tap.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < until, "tap saw nothing");
+        let st = Command::new(bin())
+            .args([
+                "pub",
+                "--ready",
+                ready.to_str().unwrap(),
+                "TypeA",
+                "hello tap",
+            ])
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (status, stdout, _) = output(tap);
+    assert!(status.success());
+    assert!(
+        stdout.contains("TypeA") && stdout.contains("hello tap") && stdout.contains("14 B"),
+        "{stdout}"
+    );
+
+    // The plugin received what was published (at least the one the tap saw).
+    let json = Command::new(bin())
+        .args(["stats", "--ready", ready.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc[0]["plugin"], "watched");
+    assert_eq!(doc[0]["stats"]["sessions"], 0);
+    let mut c = Client::connect_port(
+        "127.0.0.1",
+        doc[0]["endpoint"]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        c.next(Some(DEADLINE)).unwrap().unwrap().data,
+        b"TypeAhello tap"
+    );
+    let table = Command::new(bin())
+        .args(["stats", "--ready", ready.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("delivered") && table.contains("watched"),
+        "{table}"
+    );
+    c.quit().unwrap();
+    let status = wait_with_deadline(&mut engine);
+    assert!(status.success());
+    assert!(!ready.exists(), "the ready file is removed at exit");
+}
+
+#[test]
+fn pub_without_an_engine_is_a_clear_error() {
+    let out = Command::new(bin())
+        .args([
+            "pub",
+            "--endpoint",
+            "tcp://127.0.0.1:1",
+            "--timeout-ms",
+            "300",
+            "TypeA",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no engine answered"));
+    let out = Command::new(bin()).args(["stats"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("say where the engine is"));
+}
