@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::thread::ThreadId;
 use std::time::Duration;
 
 use event_engine_client::{wire, CancelToken, Client, ClientOptions, Error};
@@ -24,8 +25,9 @@ use crate::info::{Info, Stats};
 const POLL_SLICE: Duration = Duration::from_millis(100);
 
 /// A signal's exception (KeyboardInterrupt...) caught while the client waited, for the call to
-/// raise once it returns.
-type PendingSignal = Arc<Mutex<Option<PyErr>>>;
+/// raise once it returns, with the thread that made the call (signal handlers run only in the
+/// main thread; another thread's call finishing meanwhile must not take it).
+type PendingSignal = Arc<Mutex<Option<(ThreadId, PyErr)>>>;
 
 /// Why a call failed: the client's error, or a Python exception (a signal handler's).
 enum Failure {
@@ -146,7 +148,18 @@ impl Plugin {
             Ok(result)
         });
         // A signal caught by the client's interrupt check is raised whatever the call returned.
-        if let Some(e) = self.signal.lock().take() {
+        let me = std::thread::current().id();
+        let pending = {
+            let mut stash = self.signal.lock();
+            match stash.take() {
+                Some((thread, e)) if thread == me => Some(e),
+                other => {
+                    *stash = other;
+                    None
+                }
+            }
+        };
+        if let Some(e) = pending {
             return Err(Failure::Python(e));
         }
         match outcome {
@@ -236,7 +249,7 @@ impl Plugin {
             match Python::try_attach(|py| py.check_signals()) {
                 Some(Ok(())) => false,
                 Some(Err(e)) => {
-                    *stash.lock() = Some(e);
+                    *stash.lock() = Some((std::thread::current().id(), e));
                     true
                 }
                 // The interpreter is going away: stop waiting.
