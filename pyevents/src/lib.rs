@@ -2,6 +2,8 @@
 //! shared Rust client `event-engine-client`. Python imports it as `pyevents._native`; the public
 //! API is the `pyevents` package around it (`python/pyevents`).
 
+#![warn(missing_docs)]
+
 mod convert;
 mod errors;
 mod event;
