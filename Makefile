@@ -3,13 +3,23 @@
 #   make demo     run the demo application
 #   make test     every test of every language, and the lints (what CI runs)
 #   make bench    the benchmarks (not part of CI)
+#
+# C/C++ SDK (bindings/c, docs/c.md):
+#   make build-c                 libevent_engine.so/.a in target/c/release/lib
+#   make install PREFIX=/usr/local   library, header and event_engine.pc
+#   make examples-c              examples/c/counter and examples/cpp/counter
+#   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
+#   make header                  regenerate bindings/c/include/event_engine.h after an API change
 
 CARGO ?= cargo
 PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all build demo test test-rust test-python python-env bench-python lint bench bench-smoke clean
+.PHONY: all build demo test test-rust lint bench bench-smoke clean \
+        build-c header install examples-c test-c \
+        test-python python-env bench-python
 
-all: build
+all: build examples-c
 
 build:
 	$(CARGO) build --workspace --release
@@ -17,7 +27,7 @@ build:
 demo:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-python
+test: lint test-rust bench-smoke test-c test-python
 
 test-rust:
 	$(CARGO) test --workspace
@@ -59,3 +69,73 @@ bench-smoke:
 
 clean:
 	$(CARGO) clean
+	rm -f examples/c/counter examples/cpp/counter
+
+# ---------------------------------------------------------------------------------------------
+# C/C++ SDK. C_PROFILE=release (default) or debug (what test-c uses: it shares the build of
+# `cargo test`). Cargo names the library libevent_engine_c (the engine crate owns
+# libevent_engine); it is staged and installed as libevent_engine.so.$(C_VERSION) with the
+# soname libevent_engine.so.0, and libevent_engine.a.
+
+C_PROFILE ?= release
+C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+C_CARGO_FLAGS := $(if $(filter release,$(C_PROFILE)),--release,)
+C_OUT := target/c/$(C_PROFILE)
+C_LIB := $(C_OUT)/lib
+C_INCLUDE := bindings/c/include
+C_STATIC_LIBS := -lstdc++ -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+C_WARN := -Wall -Wextra -Werror -pedantic -g
+C_LINK = -L$(C_LIB) -levent_engine -Wl,-rpath,$(abspath $(C_LIB)) -lpthread
+
+build-c:
+	$(CARGO) build $(C_CARGO_FLAGS) -p event-engine-c --lib
+	mkdir -p $(C_LIB)
+	cp -f target/$(C_PROFILE)/libevent_engine_c.so $(C_LIB)/libevent_engine.so.$(C_VERSION)
+	ln -sf libevent_engine.so.$(C_VERSION) $(C_LIB)/libevent_engine.so.0
+	ln -sf libevent_engine.so.0 $(C_LIB)/libevent_engine.so
+	cp -f target/$(C_PROFILE)/libevent_engine_c.a $(C_LIB)/libevent_engine.a
+
+header:
+	EE_UPDATE_HEADER=1 $(CARGO) build -p event-engine-c --lib
+
+install: build-c
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(C_LIB)/libevent_engine.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libevent_engine.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libevent_engine.so.0
+	ln -sf libevent_engine.so.0 $(DESTDIR)$(PREFIX)/lib/libevent_engine.so
+	install -m 0644 $(C_LIB)/libevent_engine.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(C_INCLUDE)/event_engine.h $(DESTDIR)$(PREFIX)/include/
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(C_VERSION)|g' \
+	    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS)|g' bindings/c/event_engine.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/event_engine.pc
+
+examples-c: build-c
+	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) examples/c/counter.c -o examples/c/counter $(C_LINK)
+	$(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) examples/cpp/counter.cpp -o examples/cpp/counter $(C_LINK)
+
+# The tests are built against the debug library (the build `cargo test` already made), each
+# test as C99 with gcc and as C++17 with g++, test_api also statically linked; run.sh runs them
+# plainly and under valgrind, the end-to-end ones through the Rust peer.
+C_TESTS := test_api test_client test_host test_e2e
+C_TEST_OUT := target/c/debug/tests
+C_TEST_LINK := -Ltarget/c/debug/lib -levent_engine -Wl,-rpath,$(abspath target/c/debug/lib) -lpthread
+
+test-c:
+	$(MAKE) --no-print-directory C_PROFILE=debug build-c examples-c
+	$(CARGO) build -p event-engine-c --example rust_peer
+	mkdir -p $(C_TEST_OUT)
+	for t in $(C_TESTS); do \
+	    $(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/$$t.c -o $(C_TEST_OUT)/$$t-c $(C_TEST_LINK) || exit 1; \
+	    $(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) -x c++ bindings/c/tests/$$t.c -x none -o $(C_TEST_OUT)/$$t-cpp $(C_TEST_LINK) || exit 1; \
+	done
+	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/test_api.c -o $(C_TEST_OUT)/test_api-static \
+	    target/c/debug/lib/libevent_engine.a $(C_STATIC_LIBS)
+	rm -rf $(C_TEST_OUT)/prefix
+	$(MAKE) --no-print-directory C_PROFILE=debug install PREFIX=$(abspath $(C_TEST_OUT))/prefix
+	export PKG_CONFIG_PATH=$(abspath $(C_TEST_OUT))/prefix/lib/pkgconfig; \
+	$(CC) -std=c99 $(C_WARN) examples/c/counter.c -o $(C_TEST_OUT)/counter-installed \
+	    $$(pkg-config --cflags --libs event_engine) -Wl,-rpath,$$(pkg-config --variable=libdir event_engine) && \
+	$(CXX) -std=c++17 $(C_WARN) examples/cpp/counter.cpp -o $(C_TEST_OUT)/counter-installed-static \
+	    $$(pkg-config --cflags event_engine) $$(pkg-config --variable=libdir event_engine)/libevent_engine.a \
+	    $$(pkg-config --static --libs-only-l event_engine | sed 's/-levent_engine//')
+	bindings/c/tests/run.sh $(C_TEST_OUT) target/debug/examples/rust_peer

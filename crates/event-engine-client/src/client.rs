@@ -166,12 +166,18 @@ impl Client {
 
     /// Connects to `port` on `host`.
     pub fn connect_port(host: &str, port: u16) -> Result<Client> {
+        Client::connect_port_with(host, port, ClientOptions::default())
+    }
+
+    /// Connects to `port` on `host` (an IPv6 address may be given without brackets) with the
+    /// given options.
+    pub fn connect_port_with(host: &str, port: u16, options: ClientOptions) -> Result<Client> {
         let host = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]")
         } else {
             host.to_string()
         };
-        Client::connect(&format!("tcp://{host}:{port}"))
+        Client::connect_with(&format!("tcp://{host}:{port}"), options)
     }
 
     /// The endpoint this client talks to.
