@@ -32,7 +32,7 @@ test: lint test-rust bench-smoke test-c test-python
 test-rust:
 	$(CARGO) test --workspace
 
-# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest and pyzmq; the
+# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
 # what `cargo test` built, and tested against the real engine (the CLI).
 PYTHON ?= python3
