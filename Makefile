@@ -23,7 +23,8 @@ DESTDIR ?=
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
 .PHONY: all build demo test test-rust lint bench bench-smoke clean \
-        build-c header install examples-c test-c test-node bench-node
+        build-c header install examples-c test-c test-node bench-node \
+        test-python python-env bench-python
 
 all: build examples-c
 
@@ -33,7 +34,7 @@ build:
 demo:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c test-node
+test: lint test-rust bench-smoke test-c test-python test-node
 
 test-rust:
 	$(CARGO) test --workspace
@@ -52,6 +53,29 @@ bench-node:
 	$(CARGO) build --release -p event-engine-node --example raw_sub
 	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=release $(NPM) ci --no-audit --no-fund
 	cd bindings/node && EE_ENGINE_BIN=$(TARGET_DIR)/release/event-engine EE_RAW_SUB_BIN=$(TARGET_DIR)/release/examples/raw_sub node bench/bench.js
+# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest, pyzmq, mypy; the
+# package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
+# what `cargo test` built, and tested against the real engine (the CLI).
+PYTHON ?= python3
+PY_VENV ?= target/python-venv
+PY := $(PY_VENV)/bin/python
+PY_ENV := PATH="$(abspath $(PY_VENV))/bin:$$PATH"
+
+$(PY):
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1"
+
+python-env: $(PY)
+
+test-python: $(PY)
+	$(CARGO) build -p event-engine-cli
+	$(PY_ENV) MATURIN_PEP517_ARGS="--profile dev" $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
+	EE_ENGINE_BIN="$(abspath target/debug/event-engine)" $(PY) -m pytest -q pyevents/tests
+
+bench-python: $(PY)
+	$(CARGO) build --release -p event-engine-cli
+	$(PY_ENV) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
+	EE_ENGINE_BIN="$(abspath target/release/event-engine)" $(PY) pyevents/bench/bench.py
 
 lint:
 	$(CARGO) fmt --all --check

@@ -103,7 +103,13 @@ pub struct Client {
     /// Highest sequence number the engine has been told about.
     acked: Option<u64>,
     closed: bool,
+    /// Checked by every blocking call, beside the cancel token (see `set_interrupt_check`).
+    interrupt_check: Option<InterruptCheck>,
 }
+
+/// A check that a client's blocking calls make at least every `poll_slice`; see
+/// [`Client::set_interrupt_check`].
+pub type InterruptCheck = Box<dyn FnMut() -> bool + Send>;
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -152,6 +158,7 @@ impl Client {
             last_seq: None,
             acked: None,
             closed: false,
+            interrupt_check: None,
         };
         client.socket()?;
         Ok(client)
@@ -186,6 +193,23 @@ impl Client {
     /// A token that interrupts this client's blocking calls from another thread.
     pub fn cancel_token(&self) -> CancelToken {
         self.cancel.clone()
+    }
+
+    /// Installs (or, with `None`, removes) a check that **every** blocking call of this client
+    /// makes at least every `poll_slice` while it waits: receiving, publishing, `hello`, `stats`,
+    /// `ack`, `quit`, and the pauses between reconnects. When it returns true the call ends with
+    /// [`Error::Interrupted`], as with the `interrupted` callback of
+    /// [`Client::next_batch_interruptible`]. Bindings use it to honour signals (Ctrl-C) in calls
+    /// that take no callback. A call that gets its reply without waiting does not consult it.
+    pub fn set_interrupt_check(&mut self, check: Option<InterruptCheck>) {
+        self.interrupt_check = check;
+    }
+
+    /// True when the cancel token is set or the interrupt check says so.
+    fn should_stop(&mut self, interrupted: &mut dyn FnMut() -> bool) -> bool {
+        self.cancel.is_cancelled()
+            || interrupted()
+            || self.interrupt_check.as_mut().is_some_and(|check| check())
     }
 
     /// The sequence number of the last event handed out by `next`/`next_batch`.
@@ -249,10 +273,17 @@ impl Client {
                     None => self.options.poll_slice,
                 };
                 let ms = (slice.as_millis() as i64).max(1);
-                if self.socket()?.poll(zmq::POLLIN, ms)? > 0 {
+                let ready = match self.socket()?.poll(zmq::POLLIN, ms) {
+                    Ok(n) => n > 0,
+                    // A signal arrived while waiting: not an error of the request. Whether it
+                    // ends the call is for the cancel token and the interrupt checks below.
+                    Err(zmq::Error::EINTR) => false,
+                    Err(e) => return Err(e.into()),
+                };
+                if ready {
                     return Ok(self.socket()?.recv_multipart(0)?);
                 }
-                if self.cancel.is_cancelled() || interrupted() {
+                if self.should_stop(interrupted) {
                     // The request is abandoned; REQ_RELAXED lets the next one go out, and the
                     // engine drops the abandoned one when it arrives.
                     return Err(Error::Interrupted);
@@ -278,10 +309,10 @@ impl Client {
         })
     }
 
-    fn pause(&self, d: Duration, interrupted: &mut dyn FnMut() -> bool) -> Result<()> {
+    fn pause(&mut self, d: Duration, interrupted: &mut dyn FnMut() -> bool) -> Result<()> {
         let end = Instant::now() + d;
         while Instant::now() < end {
-            if self.cancel.is_cancelled() || interrupted() {
+            if self.should_stop(interrupted) {
                 return Err(Error::Interrupted);
             }
             std::thread::sleep(
@@ -394,7 +425,7 @@ impl Client {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(events);
             }
-            if self.cancel.is_cancelled() || interrupted() {
+            if self.should_stop(interrupted) {
                 return Err(Error::Interrupted);
             }
         }

@@ -400,3 +400,26 @@ fn at_least_once_after_sigkill() {
     assert_eq!(stats.delivered, CRASH_EVENTS as u64);
     assert_eq!(stats.sessions, 2);
 }
+
+#[test]
+fn the_interrupt_check_ends_calls_that_take_no_callback() {
+    // Nothing listens on this port: hello and publish would wait for reply_timeout (and hello
+    // would retry); the installed check ends both within a few poll slices.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut c = Client::connect_port("127.0.0.1", port).unwrap();
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    c.set_interrupt_check(Some(Box::new(move || {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 2
+    })));
+    let t = Instant::now();
+    assert!(matches!(c.hello(), Err(Error::Interrupted)));
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    calls.store(0, std::sync::atomic::Ordering::SeqCst);
+    let t = Instant::now();
+    assert!(matches!(c.publish(b"TypeAx"), Err(Error::Interrupted)));
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+}

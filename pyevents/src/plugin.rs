@@ -1,0 +1,477 @@
+//! `pyevents.Plugin`: one external plugin's connection to the engine, over the shared Rust
+//! client (`event-engine-client`).
+//!
+//! Every call that can wait releases the GIL, so other Python threads run meanwhile, and checks
+//! for signals at least every 100 ms (the client's `poll_slice`): Ctrl-C raises
+//! `KeyboardInterrupt` promptly. The client is not `Sync`; it sits behind a mutex, and calls
+//! from several threads take turns (a thread waiting for its turn also honours Ctrl-C).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::ThreadId;
+use std::time::Duration;
+
+use event_engine_client::{wire, CancelToken, Client, ClientOptions, Error};
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyType};
+
+use crate::convert::{duration_from_secs, event_bytes, timeout_from_secs, BadTimeout, EventBytes};
+use crate::errors;
+use crate::event::Event;
+use crate::info::{Info, Stats};
+
+/// How often a waiting call checks for signals (and cancellation).
+const POLL_SLICE: Duration = Duration::from_millis(100);
+
+/// A signal's exception (KeyboardInterrupt...) caught while the client waited, for the call to
+/// raise once it returns, with the thread that made the call (signal handlers run only in the
+/// main thread; another thread's call finishing meanwhile must not take it).
+type PendingSignal = Arc<Mutex<Option<(ThreadId, PyErr)>>>;
+
+/// Why a call failed: the client's error, or a Python exception (a signal handler's).
+enum Failure {
+    Client(Error),
+    Python(PyErr),
+}
+
+impl Failure {
+    fn into_py(self, py: Python<'_>) -> PyErr {
+        match self {
+            Failure::Client(e) => errors::to_py(py, e),
+            Failure::Python(e) => e,
+        }
+    }
+}
+
+/// Why a call stopped before it could use the client.
+enum Stop {
+    /// A signal handler raised this exception while the call waited for its turn.
+    Signal(PyErr),
+    /// The interpreter is shutting down.
+    Finalizing,
+}
+
+/// A connection to one external plugin's port on an engine.
+///
+/// ```python
+/// with pyevents.Plugin(6000) as plugin:
+///     for event in plugin:
+///         plugin.publish(b"TypeB" + event.data[5:])
+/// ```
+#[pyclass(module = "pyevents._native", frozen)]
+pub struct Plugin {
+    /// `None` once `close()` dropped the connection.
+    client: Mutex<Option<Client>>,
+    endpoint: String,
+    cancel: CancelToken,
+    signal: PendingSignal,
+    closed: AtomicBool,
+    /// The client's `last_seq`, 0 for none (sequence numbers start at 1).
+    last_seq: AtomicU64,
+}
+
+/// The endpoint from the arguments, or from the launch environment (`docs/cli.md`).
+fn resolve_endpoint(
+    port: Option<i64>,
+    host: &str,
+    endpoint: Option<String>,
+) -> Result<String, String> {
+    match (port, endpoint) {
+        (Some(_), Some(_)) => Err("give either port or endpoint, not both".into()),
+        (None, Some(e)) => Ok(e),
+        (Some(p), None) => endpoint_of(host, p),
+        (None, None) => {
+            if let Ok(e) = std::env::var("EE_PLUGIN_ENDPOINT") {
+                if !e.is_empty() {
+                    return Ok(e);
+                }
+            }
+            match std::env::var("EE_PLUGIN_PORT") {
+                Ok(p) => match p.trim().parse::<i64>() {
+                    Ok(n) => endpoint_of(host, n),
+                    Err(_) => Err(format!("EE_PLUGIN_PORT={p:?} is not a port number")),
+                },
+                Err(_) => Err(
+                    "no port: pass Plugin(port) or endpoint=..., or set EE_PLUGIN_PORT \
+                     (the engine sets it for the plugins it launches)"
+                        .into(),
+                ),
+            }
+        }
+    }
+}
+
+fn endpoint_of(host: &str, port: i64) -> Result<String, String> {
+    if !(1..=65535).contains(&port) {
+        return Err(format!("port must be 1..=65535, got {port}"));
+    }
+    if host.is_empty() {
+        return Err("host must not be empty".into());
+    }
+    Ok(if host.contains(':') && !host.starts_with('[') {
+        format!("tcp://[{host}]:{port}")
+    } else {
+        format!("tcp://{host}:{port}")
+    })
+}
+
+fn bad_timeout(py: Python<'_>, e: BadTimeout) -> PyErr {
+    errors::invalid_argument(py, e.0)
+}
+
+impl Plugin {
+    /// Runs `f` on the client with the GIL released, and turns its result into Python's.
+    fn call<R, F>(&self, py: Python<'_>, f: F) -> PyResult<R>
+    where
+        F: FnOnce(&mut Client) -> Result<R, Error> + Send,
+        R: Send,
+    {
+        self.run(py, f).map_err(|e| e.into_py(py))
+    }
+
+    /// Runs `f` on the client with the GIL released.
+    fn run<R, F>(&self, py: Python<'_>, f: F) -> Result<R, Failure>
+    where
+        F: FnOnce(&mut Client) -> Result<R, Error> + Send,
+        R: Send,
+    {
+        let outcome = py.detach(|| -> Result<Result<R, Error>, Stop> {
+            let mut guard = self.lock()?;
+            let Some(client) = guard.as_mut() else {
+                return Ok(Err(Error::Closed));
+            };
+            let result = f(client);
+            self.closed.store(client.is_closed(), Ordering::SeqCst);
+            self.last_seq
+                .store(client.last_seq().unwrap_or(0), Ordering::SeqCst);
+            Ok(result)
+        });
+        // A signal caught by the client's interrupt check is raised whatever the call returned.
+        let me = std::thread::current().id();
+        let pending = {
+            let mut stash = self.signal.lock();
+            match stash.take() {
+                Some((thread, e)) if thread == me => Some(e),
+                other => {
+                    *stash = other;
+                    None
+                }
+            }
+        };
+        if let Some(e) = pending {
+            return Err(Failure::Python(e));
+        }
+        match outcome {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(e)) => match py.check_signals() {
+                // A signal that raises wins over the error it may have caused (EINTR).
+                Err(signal) => Err(Failure::Python(signal)),
+                Ok(()) => Err(Failure::Client(e)),
+            },
+            Err(Stop::Signal(e)) => Err(Failure::Python(e)),
+            Err(Stop::Finalizing) => Err(Failure::Client(Error::Interrupted)),
+        }
+    }
+
+    /// Takes the client, waiting for another thread's call to finish if need be; honours
+    /// signals meanwhile. Called without the GIL.
+    fn lock(&self) -> Result<parking_lot::MutexGuard<'_, Option<Client>>, Stop> {
+        loop {
+            if let Some(guard) = self.client.try_lock_for(POLL_SLICE) {
+                return Ok(guard);
+            }
+            match Python::try_attach(|py| py.check_signals()) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return Err(Stop::Signal(e)),
+                None => return Err(Stop::Finalizing),
+            }
+        }
+    }
+
+    fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Event>> {
+        let timeout = timeout_from_secs(timeout).map_err(|e| bad_timeout(py, e))?;
+        let event = self.call(py, |c| c.next(timeout))?;
+        Ok(event.map(|e| Event::from_client(py, e)))
+    }
+}
+
+#[pymethods]
+impl Plugin {
+    /// Connects to the external plugin at `port` on `host` (or at `endpoint`, e.g.
+    /// `tcp://10.0.0.5:6000`). With neither, uses `EE_PLUGIN_ENDPOINT` or `EE_PLUGIN_PORT`
+    /// from the environment (set by `event-engine run` for the plugins it launches).
+    ///
+    /// Connecting is lazy: an engine that is not up yet is found when it starts.
+    /// `reply_timeout`: how long to wait for the engine beyond what it was asked to wait before
+    /// reconnecting; `retries`: how many times a request that is safe to repeat is sent again;
+    /// `publish_timeout`: how long a publish may wait while the bus is full (`None`: no limit);
+    /// `long_poll`: longest single wait asked of the engine. Times are in seconds.
+    #[new]
+    #[allow(clippy::too_many_arguments)] // a Python signature with keyword arguments
+    #[pyo3(signature = (port = None, host = "127.0.0.1", *, endpoint = None, reply_timeout = 5.0,
+                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0),
+           text_signature = "(port=None, host='127.0.0.1', *, endpoint=None, reply_timeout=5.0, \
+                             retries=3, publish_timeout=30.0, long_poll=1.0)")]
+    fn new(
+        py: Python<'_>,
+        port: Option<i64>,
+        host: &str,
+        endpoint: Option<String>,
+        reply_timeout: f64,
+        retries: u32,
+        publish_timeout: Option<f64>,
+        long_poll: f64,
+    ) -> PyResult<Plugin> {
+        let endpoint =
+            resolve_endpoint(port, host, endpoint).map_err(|m| errors::invalid_argument(py, m))?;
+        let options = ClientOptions {
+            reply_timeout: duration_from_secs("reply_timeout", reply_timeout)
+                .map_err(|e| bad_timeout(py, e))?,
+            retries,
+            publish_timeout: match publish_timeout {
+                None => None,
+                Some(s) => {
+                    Some(duration_from_secs("publish_timeout", s).map_err(|e| bad_timeout(py, e))?)
+                }
+            },
+            poll_slice: POLL_SLICE,
+            long_poll: duration_from_secs("long_poll", long_poll)
+                .map_err(|e| bad_timeout(py, e))?,
+            ..ClientOptions::default()
+        };
+        let mut client =
+            Client::connect_with(&endpoint, options).map_err(|e| errors::to_py(py, e))?;
+        let signal = PendingSignal::default();
+        let stash = signal.clone();
+        // Called by the client, without the GIL, at least every poll slice while it waits.
+        client.set_interrupt_check(Some(Box::new(move || {
+            match Python::try_attach(|py| py.check_signals()) {
+                Some(Ok(())) => false,
+                Some(Err(e)) => {
+                    *stash.lock() = Some((std::thread::current().id(), e));
+                    true
+                }
+                // The interpreter is going away: stop waiting.
+                None => true,
+            }
+        })));
+        Ok(Plugin {
+            endpoint: client.endpoint().to_string(),
+            cancel: client.cancel_token(),
+            client: Mutex::new(Some(client)),
+            signal,
+            closed: AtomicBool::new(false),
+            last_seq: AtomicU64::new(0),
+        })
+    }
+
+    /// The endpoint this plugin talks to, e.g. `tcp://127.0.0.1:6000`.
+    #[getter]
+    fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The sequence number of the last event received (`None` before the first).
+    #[getter]
+    fn last_seq(&self) -> Option<u64> {
+        match self.last_seq.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n),
+        }
+    }
+
+    /// True once `quit()` or `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// The next event, waiting at most `timeout` seconds (`None`: until one comes). Raises
+    /// `pyevents.Timeout` when none came in time; the plugin stays usable.
+    ///
+    /// Asking for the next event acknowledges the previous ones: after a crash, the engine
+    /// delivers again only what was not acknowledged.
+    #[pyo3(signature = (timeout = None))]
+    fn next(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Event> {
+        match self.next_event(py, timeout)? {
+            Some(e) => Ok(e),
+            None => Err(errors::timeout(
+                py,
+                format!(
+                    "no event within {} s from {}",
+                    timeout.unwrap_or_default(),
+                    self.endpoint
+                ),
+            )),
+        }
+    }
+
+    /// Up to `max` events (1 to 65536) in one round trip, waiting at most `timeout` seconds for
+    /// the first (`None`: until one comes). Returns what is available at once, without waiting
+    /// to fill the batch; an empty list when nothing came in time.
+    #[pyo3(signature = (max = 1000, timeout = None))]
+    fn next_batch<'py>(
+        &self,
+        py: Python<'py>,
+        max: i64,
+        timeout: Option<f64>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let timeout = timeout_from_secs(timeout).map_err(|e| bad_timeout(py, e))?;
+        let max = usize::try_from(max).unwrap_or(0);
+        let events = self.call(py, |c| c.next_batch(max, timeout))?;
+        let objects = events
+            .into_iter()
+            .map(|e| Bound::new(py, Event::from_client(py, e)))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, objects)
+    }
+
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// The next event, waiting as long as it takes. The iteration ends when the plugin has quit
+    /// or `cancel()` was called.
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
+        match self.run(py, |c| c.next(None)) {
+            Ok(event) => Ok(event.map(|e| Event::from_client(py, e))),
+            Err(Failure::Client(Error::Closed)) => Ok(None),
+            Err(Failure::Client(Error::Interrupted)) if self.cancel.is_cancelled() => Ok(None),
+            Err(e) => Err(e.into_py(py)),
+        }
+    }
+
+    /// Publishes one event (bytes, its filter first). Waits while the bus is full
+    /// (backpressure), at most `publish_timeout`.
+    fn publish(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let event = event_bytes(data)?;
+        self.call(py, |c| c.publish(event.as_ref()))
+    }
+
+    /// Publishes every event of `events` (an iterable of bytes), in order, in as few round
+    /// trips as possible (65536 events each); returns how many were published. If a round trip
+    /// fails, the events of the earlier ones were published.
+    fn publish_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let mut total = 0;
+        let mut chunk: Vec<EventBytes> = Vec::new();
+        for item in events.try_iter()? {
+            chunk.push(event_bytes(&item?)?);
+            if chunk.len() == wire::MAX_BATCH as usize {
+                let full = std::mem::take(&mut chunk);
+                total += self.call(py, |c| c.publish_batch(&full))?;
+            }
+        }
+        if !chunk.is_empty() {
+            total += self.call(py, |c| c.publish_batch(&chunk))?;
+        }
+        Ok(total)
+    }
+
+    /// Tells the engine every event received so far is processed (receiving does it on its
+    /// own; useful before a long pause). Returns how many events the engine still holds
+    /// unacknowledged for this plugin.
+    fn ack(&self, py: Python<'_>) -> PyResult<u64> {
+        self.call(py, Client::ack)
+    }
+
+    /// Who this plugin is on the engine and what the engine supports (protocol `hello`).
+    fn info(&self, py: Python<'_>) -> PyResult<Info> {
+        Ok(self.call(py, Client::hello)?.into())
+    }
+
+    /// This plugin's counters on the engine.
+    fn stats(&self, py: Python<'_>) -> PyResult<Stats> {
+        Ok(self.call(py, Client::stats)?.into())
+    }
+
+    /// Tells the engine this plugin is done (which acknowledges every event received). The
+    /// plugin cannot be used afterwards; calling `quit()` again does nothing.
+    fn quit(&self, py: Python<'_>) -> PyResult<()> {
+        self.call(py, |c| {
+            // A cancelled plugin still says goodbye.
+            c.cancel_token().reset();
+            c.quit()
+        })
+    }
+
+    /// Drops the connection without quitting: the engine keeps every event not yet
+    /// acknowledged and delivers it again to the next connection (as after a crash). Waits for
+    /// a call in progress in another thread to end (`cancel()` ends it).
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let client = py
+            .detach(|| self.lock().map(|mut guard| guard.take()))
+            .map_err(|stop| match stop {
+                Stop::Signal(e) => e,
+                Stop::Finalizing => errors::to_py(py, Error::Interrupted),
+            })?;
+        self.closed.store(true, Ordering::SeqCst);
+        drop(client);
+        Ok(())
+    }
+
+    /// Interrupts this plugin's blocking calls in every thread, now and later, until
+    /// `reset_cancel()`: they raise `pyevents.Interrupted` within 100 ms, and iteration ends.
+    /// Safe to call from any thread (or a signal handler).
+    fn cancel(&self) {
+        self.cancel.cancel();
+    }
+
+    /// Undoes `cancel()`.
+    fn reset_cancel(&self) {
+        self.cancel.reset();
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Quits. An error while quitting is raised only when no other exception is on its way.
+    #[pyo3(signature = (exc_type = None, exc_value = None, traceback = None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyType>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        traceback: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let _ = (exc_value, traceback);
+        match self.quit(py) {
+            Err(e) if exc_type.is_none() => Err(e),
+            _ => Ok(false),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Plugin(endpoint='{}', closed={})",
+            self.endpoint,
+            if self.closed() { "True" } else { "False" }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            resolve_endpoint(Some(6000), "127.0.0.1", None),
+            Ok("tcp://127.0.0.1:6000".into())
+        );
+        assert_eq!(
+            resolve_endpoint(Some(6000), "::1", None),
+            Ok("tcp://[::1]:6000".into())
+        );
+        assert_eq!(
+            resolve_endpoint(None, "x", Some("tcp://h:1".into())),
+            Ok("tcp://h:1".into())
+        );
+        assert!(resolve_endpoint(Some(1), "h", Some("tcp://h:1".into())).is_err());
+        assert!(resolve_endpoint(Some(0), "h", None).is_err());
+        assert!(resolve_endpoint(Some(70000), "h", None).is_err());
+        assert!(resolve_endpoint(Some(1), "", None).is_err());
+    }
+}

@@ -1,0 +1,134 @@
+"""Every client error reaches Python as the right exception, with stable codes.
+
+The engine does not misbehave on demand, so these tests talk to a fake engine: a pyzmq ROUTER
+socket that answers every request with a scripted reply (or not at all).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import List, Optional
+
+import pytest
+import zmq
+
+import pyevents
+from pyevents import errors
+
+
+class FakeEngine:
+    """Answers each request with `reply` (a list of frames); `reply=None` never answers."""
+
+    def __init__(self, reply: Optional[List[bytes]]) -> None:
+        self.ctx = zmq.Context()
+        self.sock = self.ctx.socket(zmq.ROUTER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.port = self.sock.bind_to_random_port("tcp://127.0.0.1")
+        self.reply = reply
+        self.requests: List[List[bytes]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        while not self.stop.is_set():
+            if not poller.poll(20):
+                continue
+            frames = self.sock.recv_multipart()
+            split = frames.index(b"") + 1  # the REQ envelope ends with an empty frame
+            self.requests.append(frames[split:])
+            if self.reply is not None:
+                self.sock.send_multipart(frames[:split] + self.reply)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+        self.ctx.term()
+
+
+@pytest.fixture
+def fake():
+    made: List[FakeEngine] = []
+
+    def make(reply: Optional[List[bytes]]) -> FakeEngine:
+        f = FakeEngine(reply)
+        made.append(f)
+        return f
+
+    yield make
+    for f in made:
+        f.close()
+
+
+def test_the_hierarchy_and_the_codes():
+    kinds = {
+        errors.InvalidArgument: ("invalid_argument", 1),
+        errors.Disconnected: ("disconnected", 2),
+        errors.ProtocolError: ("protocol", 3),
+        errors.Interrupted: ("interrupted", 4),
+        errors.Closed: ("closed", 5),
+        errors.UnexpectedReply: ("unexpected_reply", 6),
+        errors.TransportError: ("zmq", 7),
+        errors.Timeout: ("timeout", None),
+    }
+    for cls, (code, kind) in kinds.items():
+        assert issubclass(cls, pyevents.Error)
+        assert (cls.code, cls.kind) == (code, kind)
+        assert getattr(pyevents, cls.__name__) is cls
+    assert issubclass(pyevents.Timeout, TimeoutError)
+    assert issubclass(pyevents.Timeout, zmq.error.Again)  # pyzmq is installed here
+    assert issubclass(pyevents.Disconnected, ConnectionError)
+    assert issubclass(pyevents.InvalidArgument, ValueError)
+    t = pyevents.Timeout()
+    assert str(t) == "no event came in time" and t.errno == zmq.EAGAIN
+
+
+def test_a_refused_request_is_a_protocol_error_with_its_wire_code(fake):
+    engine = fake([b"event-engine: error pending_full: 100000 events are waiting for an ack"])
+    plugin = pyevents.Plugin(engine.port)
+    with pytest.raises(pyevents.ProtocolError) as info:
+        plugin.next(timeout=1)
+    e = info.value
+    assert (e.code, e.wire_code, e.kind) == ("pending_full", 8, 3)
+    assert "100000 events are waiting" in str(e)
+    assert engine.requests[0][0].startswith(b"plugin_command: recv max=1 timeout_ms=")
+
+
+def test_a_reply_off_the_protocol_is_unexpected_reply(fake):
+    # An engine that speaks only v1 publishes what it does not know.
+    engine = fake([b"event-engine: msg published"])
+    with pytest.raises(pyevents.UnexpectedReply, match="only protocol v1") as info:
+        pyevents.Plugin(engine.port).info()
+    assert info.value.code == "unexpected_reply"
+
+
+def test_an_engine_that_does_not_answer_is_disconnected(fake):
+    engine = fake(None)
+    plugin = pyevents.Plugin(engine.port, reply_timeout=0.2, retries=1)
+    started = time.monotonic()
+    with pytest.raises(pyevents.Disconnected) as info:
+        plugin.stats()
+    assert time.monotonic() - started < 5
+    assert info.value.code == "disconnected" and isinstance(info.value, ConnectionError)
+    assert str(engine.port) in str(info.value)
+    assert len(engine.requests) == 2  # sent again once, on a fresh connection
+
+
+def test_a_bad_endpoint_is_a_transport_error():
+    with pytest.raises(pyevents.TransportError) as info:
+        pyevents.Plugin(endpoint="tcp://127.0.0.1:notaport")
+    assert info.value.code == "zmq" and info.value.kind == 7
+
+
+def test_exceptions_pass_through_the_drop_in_api(fake):
+    from pyevents.events import get_next_msg, get_plugin_socket
+
+    engine = fake([b"event-engine: error bad_command: nope"])
+    socket = get_plugin_socket(None, engine.port, host="127.0.0.1")
+    with pytest.raises(pyevents.ProtocolError) as info:
+        get_next_msg(socket, 100)
+    assert info.value.wire_code == 4
