@@ -11,6 +11,14 @@ use crate::flows;
 
 type Stamp = Arc<Mutex<Option<Instant>>>;
 
+/// The high-water mark of the engine runs: the default unless EE_BENCH_HWM says otherwise.
+pub fn hwm() -> i32 {
+    std::env::var("EE_BENCH_HWM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(event_engine::EngineConfig::new(0, 0).high_water_mark)
+}
+
 fn stamp(s: &Stamp) {
     if let Ok(mut g) = s.lock() {
         *g = Some(Instant::now());
@@ -38,6 +46,7 @@ pub fn producer_consumer(n: u64, sizes: fn(u64) -> usize) -> (Duration, u64) {
     })
     .subscribe(Filter::new("Initial"));
     let report = App::new(0, 0)
+        .high_water_mark(hwm())
         .with_plugin(producer)
         .with_plugin(consumer)
         .run_with_report()
@@ -71,6 +80,7 @@ pub fn load(n: u64) -> (Duration, u64) {
     })
     .subscribe(Filter::new("Operator"));
     let report = App::new(0, 0)
+        .high_water_mark(hwm())
         .with_plugin(producer)
         .with_plugin(operator)
         .with_plugin(accumulator)

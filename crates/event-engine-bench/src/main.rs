@@ -1,12 +1,13 @@
 //! `ee-bench`: event-engine against raw ZeroMQ, measured in one run on one machine.
 //!
 //! ```sh
-//! cargo run --release -p event-engine-bench            # full run (~1 min)
+//! cargo run --release -p event-engine-bench            # full run (a few minutes)
 //! cargo run --release -p event-engine-bench -- --smoke # tiny sizes, for CI
 //! ```
 //!
 //! Prints Markdown tables: events/s, the ratio to the raw ZeroMQ figure of the same run, and the
-//! number of events lost (which must be 0).
+//! number of events lost (which must be 0). Each figure is the median of several runs, the two
+//! sides of a comparison running alternately so that both see the same machine.
 
 mod engine;
 mod flows;
@@ -18,7 +19,9 @@ use std::time::Duration;
 
 use table::Row;
 
-fn row(what: &str, events: u64, (elapsed, lost): (Duration, u64), baseline: Option<f64>) -> Row {
+type Run = (Duration, u64);
+
+fn row(what: &str, events: u64, (elapsed, lost): Run, baseline: Option<f64>) -> Row {
     Row {
         what: what.to_string(),
         events,
@@ -28,14 +31,32 @@ fn row(what: &str, events: u64, (elapsed, lost): (Duration, u64), baseline: Opti
     }
 }
 
+/// Runs `a` and `b` alternately `reps` times and returns the median run of each (by time), with
+/// everything they lost in all runs.
+fn paired(reps: usize, mut a: impl FnMut() -> Run, mut b: impl FnMut() -> Run) -> (Run, Run) {
+    let (mut ra, mut rb) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        ra.push(a());
+        rb.push(b());
+    }
+    (median(ra), median(rb))
+}
+
+fn median(mut runs: Vec<Run>) -> Run {
+    let lost = runs.iter().map(|r| r.1).sum();
+    runs.sort_by_key(|r| r.0);
+    (runs[runs.len() / 2].0, lost)
+}
+
 fn main() {
     let smoke = std::env::args().any(|a| a == "--smoke");
     let scale = if smoke { 100 } else { 1 };
     let n = 1_000_000 / scale;
     let v1_n = 50_000 / scale;
+    let reps = if smoke { 1 } else { 5 };
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!(
-        "ee-bench: event-engine {} on {cores} core(s){}",
+        "ee-bench: event-engine {} on {cores} core(s); each figure is the median of {reps} run(s){}",
         env!("CARGO_PKG_VERSION"),
         if smoke {
             " (smoke run: tiny sizes, figures meaningless)"
@@ -44,30 +65,39 @@ fn main() {
         }
     );
 
+    let (raw, ours) = paired(
+        reps,
+        || raw::producer_consumer(n, |_| 100),
+        || engine::producer_consumer(n, |_| 100),
+    );
     let raw = row(
         "raw libzmq: PUB -> XSUB/XPUB proxy -> SUB (HWM 0)",
         n,
-        raw::producer_consumer(n, |_| 100),
+        raw,
         None,
     );
     let ours = row(
-        "event-engine: producer -> consumer (HWM 1000, lossless)",
+        &format!(
+            "event-engine: producer -> consumer (HWM {}, lossless)",
+            engine::hwm()
+        ),
         n,
-        engine::producer_consumer(n, |_| 100),
+        ours,
         Some(raw.rate()),
     );
     table::print(&format!("Bus, inproc, {n} events of 100 B"), &[raw, ours]);
 
+    let (raw, ours) = paired(reps, || raw::load(n), || engine::load(n));
     let raw = row(
         "raw libzmq: producer -> operator -> accumulator",
         n,
-        raw::load(n),
+        raw,
         None,
     );
     let ours = row(
         "event-engine: producer -> operator -> accumulator",
         n,
-        engine::load(n),
+        ours,
         Some(raw.rate()),
     );
     table::print(
@@ -75,46 +105,53 @@ fn main() {
         &[raw, ours],
     );
 
+    let (sub, v2) = paired(reps, || protocol::raw_sub(n), || protocol::v2_out(n, 1000));
+    let (rtt, v1) = paired(
+        reps.min(3),
+        || protocol::raw_reqrep(v1_n),
+        || protocol::v1_out(v1_n),
+    );
     let sub = row(
         "raw ZeroMQ SUB on the engine's TCP subscribe port",
         n,
-        protocol::raw_sub(n),
+        sub,
         None,
     );
     let base = sub.rate();
     let v1 = row(
         "protocol v1: next_msg (one round trip per event)",
         v1_n,
-        protocol::v1_out(v1_n),
+        v1,
         Some(base),
     );
     let v1_rate = v1.rate();
     let v2 = row(
         "protocol v2: recv max=1000 (event-engine-client)",
         n,
-        protocol::v2_out(n, 1000),
+        v2,
         Some(base),
     );
     let v2_vs_v1 = v2.rate() / v1_rate;
+    let rtt = row(
+        "raw ZeroMQ REQ -> REP echo, no engine (the round-trip limit)",
+        v1_n,
+        rtt,
+        Some(base),
+    );
     table::print(
         "External plugin, loopback TCP, events of 100 B: engine -> plugin",
-        &[sub, v1, v2],
+        &[sub, rtt, v1, v2],
     );
     println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
 
-    let v1 = row(
-        "protocol v1: one publish per round trip",
-        v1_n,
-        protocol::v1_in(v1_n),
-        None,
+    let (v1, v2) = paired(
+        reps.min(3),
+        || protocol::v1_in(v1_n),
+        || protocol::v2_in(n, 1000),
     );
+    let v1 = row("protocol v1: one publish per round trip", v1_n, v1, None);
     let v1_rate = v1.rate();
-    let v2 = row(
-        "protocol v2: publish batches of 1000",
-        n,
-        protocol::v2_in(n, 1000),
-        Some(v1_rate),
-    );
+    let v2 = row("protocol v2: publish batches of 1000", n, v2, Some(v1_rate));
     table::print(
         "External plugin, loopback TCP, events of 100 B: plugin -> engine",
         &[v1, v2],

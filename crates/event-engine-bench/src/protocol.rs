@@ -169,3 +169,31 @@ pub fn v2_in(n: u64, batch: u64) -> (Duration, u64) {
     let end = done.lock().ok().and_then(|g| *g).expect("consumer done");
     (end - start, 0)
 }
+
+/// The transport's own round-trip limit: raw REQ -> REP echo over loopback TCP, no engine.
+pub fn raw_reqrep(n: u64) -> (Duration, u64) {
+    let ctx = zmq::Context::new();
+    let rep = ctx.socket(zmq::REP).expect("rep");
+    rep.bind("tcp://127.0.0.1:*").expect("bind");
+    let endpoint = rep
+        .get_last_endpoint()
+        .expect("endpoint")
+        .expect("utf-8 endpoint");
+    let server = std::thread::spawn(move || {
+        for _ in 0..n {
+            let m = rep.recv_msg(0).expect("recv");
+            rep.send(m, 0).expect("send");
+        }
+    });
+    let req = ctx.socket(zmq::REQ).expect("req");
+    req.connect(&endpoint).expect("connect");
+    let event = flows::event(b"Out", 0, SIZE);
+    let start = Instant::now();
+    for _ in 0..n {
+        req.send(&event[..], 0).expect("send");
+        req.recv_msg(0).expect("recv");
+    }
+    let elapsed = start.elapsed();
+    server.join().expect("server");
+    (elapsed, 0)
+}
