@@ -22,19 +22,47 @@ DESTDIR ?=
 # Where cargo puts what it builds (the Node.js tests run the engine binary from there).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: all build demo test test-rust lint bench bench-smoke clean \
+.PHONY: all build demo demo-build demo-rust test test-rust test-demo lint bench bench-smoke clean \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python
+
+# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest, pyzmq, mypy; the
+# package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
+# what `cargo test` built, and tested against the real engine (the CLI).
+PYTHON ?= python3
+PY_VENV ?= target/python-venv
+PY := $(PY_VENV)/bin/python
+PY_ENV := PATH="$(abspath $(PY_VENV))/bin:$$PATH"
 
 all: build examples-c
 
 build:
 	$(CARGO) build --workspace --release
 
-demo:
+# The demo: the polyglot application (examples/polyglot), built in release mode. The first run
+# builds everything (a few minutes); the run itself takes seconds.
+DEMO_APP := examples/polyglot/app.toml
+
+demo: demo-build
+	$(PY_ENV) target/release/event-engine run $(DEMO_APP)
+
+demo-build: $(PY)
+	$(CARGO) build --release -p event-engine-cli
+	$(PY_ENV) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
+	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=release $(NPM) ci --no-audit --no-fund
+	$(MAKE) --no-print-directory examples-c
+
+# The demo as a test, on the debug builds the SDK tests made (run after them).
+test-demo:
+	$(PY_ENV) target/debug/event-engine run $(DEMO_APP) > target/demo.log 2>&1; \
+	    status=$$?; cat target/demo.log; test $$status -eq 0
+	grep -q "collector      finished; 20000 event(s): Reply.c: 5000, Reply.cpp: 5000, Reply.node: 5000, Reply.python: 5000" target/demo.log
+
+# The Rust-only counter example (examples/rust/counter.rs).
+demo-rust:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c test-python test-node
+test: lint test-rust bench-smoke test-c test-python test-node test-demo
 
 test-rust:
 	$(CARGO) test --workspace
@@ -53,13 +81,6 @@ bench-node:
 	$(CARGO) build --release -p event-engine-node --example raw_sub
 	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=release $(NPM) ci --no-audit --no-fund
 	cd bindings/node && EE_ENGINE_BIN=$(TARGET_DIR)/release/event-engine EE_RAW_SUB_BIN=$(TARGET_DIR)/release/examples/raw_sub node bench/bench.js
-# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest, pyzmq, mypy; the
-# package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
-# what `cargo test` built, and tested against the real engine (the CLI).
-PYTHON ?= python3
-PY_VENV ?= target/python-venv
-PY := $(PY_VENV)/bin/python
-PY_ENV := PATH="$(abspath $(PY_VENV))/bin:$$PATH"
 
 $(PY):
 	$(PYTHON) -m venv $(PY_VENV)

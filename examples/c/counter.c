@@ -1,12 +1,14 @@
 /* The "counter" example in C: an external plugin that receives TypeA events and answers each
  * with TypeB<number of bytes after the 5-byte filter>, then quits after N events.
  *
- *   counter [PORT]      port from the argument or EE_PLUGIN_PORT; N from EE_COUNT (default 5)
+ *   counter [PORT]      port from the argument or EE_PLUGIN_PORT; N from EE_COUNT (default 5);
+ *                       the answers' type from EE_REPLY_TYPE (default TypeB)
  *
  * Build: make examples-c (or: cc counter.c $(pkg-config --cflags --libs event_engine)). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "event_engine.h"
 
@@ -18,10 +20,15 @@ static int fail(const char *what, ee_status_t status) {
 int main(int argc, char **argv) {
     const char *port_text = argc > 1 ? argv[1] : getenv("EE_PLUGIN_PORT");
     const char *count_text = getenv("EE_COUNT");
+    const char *reply = getenv("EE_REPLY_TYPE");
+    if (reply == NULL || reply[0] == '\0') {
+        reply = "TypeB";
+    }
     long port = port_text ? strtol(port_text, NULL, 10) : 0;
     long count = count_text ? strtol(count_text, NULL, 10) : 5;
-    if (port <= 0 || port > 65535 || count <= 0) {
-        fprintf(stderr, "usage: counter PORT (or EE_PLUGIN_PORT); EE_COUNT=N (default 5)\n");
+    if (port <= 0 || port > 65535 || count <= 0 || strlen(reply) > 64) {
+        fprintf(stderr, "usage: counter PORT (or EE_PLUGIN_PORT); EE_COUNT=N (default 5); "
+                        "EE_REPLY_TYPE=T (default TypeB, at most 64 bytes)\n");
         return 2;
     }
 
@@ -44,8 +51,8 @@ int main(int argc, char **argv) {
         const uint8_t *data = NULL;
         size_t len = 0;
         ee_event_data(event, &data, &len);
-        char answer[32];
-        int n = snprintf(answer, sizeof answer, "TypeB%zu", len > 5 ? len - 5 : 0);
+        char answer[96];
+        int n = snprintf(answer, sizeof answer, "%s%zu", reply, len > 5 ? len - 5 : 0);
         ee_event_free(event);
         s = ee_client_publish(client, (const uint8_t *)answer, (size_t)n);
         if (s != EE_OK) {

@@ -1,10 +1,12 @@
 // The "counter" example in C++: an external plugin that receives TypeA events and answers each
 // with TypeB<number of bytes after the 5-byte filter>, then quits after N events.
 //
-//   counter [PORT]      port from the argument or EE_PLUGIN_PORT; N from EE_COUNT (default 5)
+//   counter [PORT]      port from the argument or EE_PLUGIN_PORT; N from EE_COUNT (default 5);
+//                       the answers' type from EE_REPLY_TYPE (default TypeB)
 //
 // Build: make examples-c (or: c++ counter.cpp $(pkg-config --cflags --libs event_engine)).
 // The C API is wrapped in RAII handles and an exception, as a C++ program would.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
@@ -46,6 +48,8 @@ long env_or(const char *name, long fallback) {
 int main(int argc, char **argv) {
     long port = argc > 1 ? std::strtol(argv[1], nullptr, 10) : env_or("EE_PLUGIN_PORT", 0);
     long count = env_or("EE_COUNT", 5);
+    const char *reply_env = std::getenv("EE_REPLY_TYPE");
+    const std::string reply = reply_env && *reply_env ? reply_env : "TypeB";
     if (port <= 0 || port > 65535 || count <= 0) {
         std::cerr << "usage: counter PORT (or EE_PLUGIN_PORT); EE_COUNT=N (default 5)\n";
         return 2;
@@ -59,7 +63,7 @@ int main(int argc, char **argv) {
         while (seen < count) {
             // Up to the events still expected, waiting at most a second for the first.
             ee_batch_t *raw_batch = nullptr;
-            check(ee_client_next_batch(client.get(), static_cast<size_t>(count - seen), 1000,
+            check(ee_client_next_batch(client.get(), static_cast<size_t>(std::min(count - seen, 1000L)), 1000,
                                        &raw_batch),
                   "next_batch");
             Batch batch(raw_batch);
@@ -72,7 +76,7 @@ int main(int argc, char **argv) {
                 size_t len = 0;
                 check(ee_batch_get(batch.get(), i, &event), "batch_get");
                 check(ee_event_data(event, &data, &len), "event_data");
-                answers.push_back("TypeB" + std::to_string(len > 5 ? len - 5 : 0));
+                answers.push_back(reply + std::to_string(len > 5 ? len - 5 : 0));
             }
             std::vector<ee_bytes_t> out;
             for (const std::string &a : answers) {

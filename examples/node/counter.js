@@ -5,6 +5,7 @@
 //
 //   node counter.js [PORT]      port: argv, else $EE_PLUGIN_PORT (set by `event-engine run`)
 //   EE_COUNT=5                  how many events to answer before quitting (default 5)
+//   EE_REPLY_TYPE=TypeB         the type (filter) of the answers (default TypeB)
 'use strict';
 
 // In your own project: `npm install <event-engine repo>/bindings/node`, then require('event-engine').
@@ -19,6 +20,7 @@ const { Plugin } = ee;
 async function main() {
   const port = Number(process.argv[2] || process.env.EE_PLUGIN_PORT);
   const count = Number(process.env.EE_COUNT || 5);
+  const reply = process.env.EE_REPLY_TYPE || 'TypeB';
   if (!Number.isInteger(port) || !Number.isInteger(count) || count < 1) {
     throw new Error('usage: node counter.js PORT (or EE_PLUGIN_PORT), EE_COUNT=N');
   }
@@ -27,7 +29,7 @@ async function main() {
   let answered = 0;
   for await (const event of plugin) {
     const characters = event.length - 5; // the bytes after the filter `TypeA`
-    await plugin.publish(`TypeB${characters}`);
+    await plugin.publish(`${reply}${characters}`);
     answered += 1;
     if (answered === count) break;
   }

@@ -316,7 +316,12 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             let cmd = p
                 .launch
                 .as_ref()
-                .map(|l| format!("  $ {} {}", l.program, l.args.join(" ")))
+                .map(|l| {
+                    let words: Vec<&str> = std::iter::once(l.program.as_str())
+                        .chain(l.args.iter().map(String::as_str))
+                        .collect();
+                    format!("  $ {}", words.join(" "))
+                })
                 .unwrap_or_default();
             eprintln!("event-engine:   {:<14} {}{cmd}", e.name, e.endpoint);
         }
