@@ -15,7 +15,9 @@ use crate::gate::Gate;
 use crate::plugins::{ExternalPlugin, Plugin};
 use crate::report::{PluginKind, RunReport};
 use crate::running::{ExternalEndpoint, RunningApp, StopHandle};
-use crate::supervisor::{self, call_plugin, PluginMeta, PortMonitor, StopState, Supervisor};
+use crate::supervisor::{
+    call_plugin, Body, PluginMeta, PluginThread, PortMonitor, StopState, Supervisor,
+};
 use crate::zmqx::{self, EngineContext};
 
 /// The `event-engine` application object.
@@ -181,9 +183,7 @@ impl App {
         let (done_tx, done_rx) = mpsc::channel();
         let mut metas = Vec::new();
         let mut sync_names = HashMap::new();
-        let mut pending_threads: Vec<
-            Box<dyn FnOnce() -> std::io::Result<std::thread::JoinHandle<()>>>,
-        > = Vec::new();
+        let mut pending_threads: Vec<PluginThread> = Vec::new();
 
         for plugin in &self.plugins {
             let index = metas.len();
@@ -202,10 +202,15 @@ impl App {
                 kind: PluginKind::Internal,
                 counters: None,
             });
-            let (plugin, gate, done) = (Arc::clone(plugin), Arc::clone(&gate), done_tx.clone());
-            pending_threads.push(Box::new(move || {
-                supervisor::spawn_internal(index, plugin, &name, sockets, topic, gate, done)
-            }));
+            let (push, sub) = sockets;
+            pending_threads.push(PluginThread {
+                index,
+                name,
+                push,
+                sub,
+                sync_topic: topic,
+                body: Body::Internal(Arc::clone(plugin)),
+            });
         }
 
         let mut externals = Vec::new();
@@ -268,21 +273,19 @@ impl App {
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
             };
-            let (plugin, gate, done) = (Arc::clone(plugin), Arc::clone(&gate), done_tx.clone());
-            pending_threads.push(Box::new(move || {
-                supervisor::spawn_external(
-                    index,
-                    plugin,
-                    &name,
-                    (push, sub, router),
-                    topic,
+            pending_threads.push(PluginThread {
+                index,
+                name,
+                push,
+                sub,
+                sync_topic: topic,
+                body: Body::External {
+                    plugin: Arc::clone(plugin),
+                    router,
                     serve,
-                    gate,
-                    done,
-                )
-            }));
+                },
+            });
         }
-        drop(done_tx);
         warn_duplicate_names(&metas);
 
         let stop = Arc::new(StopState {
@@ -303,8 +306,8 @@ impl App {
                 .map_err(|e| EngineError::Internal(format!("could not spawn the forwarder: {e}")))?
         };
         let mut threads = Vec::new();
-        for spawn in pending_threads {
-            match spawn() {
+        for thread in pending_threads {
+            match thread.spawn(Arc::clone(&gate), done_tx.clone()) {
                 Ok(t) => threads.push(t),
                 Err(e) => {
                     // Unwind what runs: nothing has started yet (the gate is closed).
@@ -319,6 +322,7 @@ impl App {
                 }
             }
         }
+        drop(done_tx);
         let supervisor = Supervisor {
             stop: Arc::clone(&stop),
             control,

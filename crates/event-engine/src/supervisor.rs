@@ -110,63 +110,67 @@ pub(crate) fn call_plugin<T>(
     }
 }
 
-fn thread_name(name: &str) -> String {
-    name.replace('\0', "?")
+/// What a plugin's thread runs once the gate opens.
+pub(crate) enum Body {
+    /// An internal plugin: `start(push, sub)`.
+    Internal(Arc<Box<dyn Plugin>>),
+    /// An external plugin: `start(push, sub, router)`, the protocol server.
+    External {
+        plugin: Arc<Box<dyn ExternalPlugin>>,
+        router: zmq::Socket,
+        serve: ServeContext,
+    },
 }
 
-/// Spawns an internal plugin's thread: wait at the gate, drop the sync topic, run `start`.
-pub(crate) fn spawn_internal(
-    index: usize,
-    plugin: Arc<Box<dyn Plugin>>,
-    name: &str,
-    sockets: (zmq::Socket, zmq::Socket),
-    sync_topic: Vec<u8>,
-    gate: Arc<Gate>,
-    done: mpsc::Sender<Done>,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(thread_name(name))
-        .spawn(move || {
-            let (push, sub) = sockets;
-            let outcome = if gate.wait() {
-                if let Err(e) = sub.set_unsubscribe(&sync_topic) {
-                    debug!("could not drop the sync topic: {e}");
-                }
-                guarded(|| plugin.start(push, sub))
-            } else {
-                RawOutcome::NotStarted
-            };
-            let _ = done.send((index, outcome));
-        })
+/// A plugin's thread, ready to spawn: its sockets are made and subscribed.
+pub(crate) struct PluginThread {
+    pub index: usize,
+    pub name: String,
+    pub push: zmq::Socket,
+    pub sub: zmq::Socket,
+    pub sync_topic: Vec<u8>,
+    pub body: Body,
 }
 
-/// Spawns an external plugin's engine-side thread: wait at the gate, then serve the protocol.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn spawn_external(
-    index: usize,
-    plugin: Arc<Box<dyn ExternalPlugin>>,
-    name: &str,
-    sockets: (zmq::Socket, zmq::Socket, zmq::Socket),
-    sync_topic: Vec<u8>,
-    serve: ServeContext,
-    gate: Arc<Gate>,
-    done: mpsc::Sender<Done>,
-) -> std::io::Result<JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name(thread_name(name))
-        .spawn(move || {
-            let (push, sub, router) = sockets;
-            let outcome = if gate.wait() {
-                if let Err(e) = sub.set_unsubscribe(&sync_topic) {
-                    debug!("could not drop the sync topic: {e}");
-                }
-                external::install(serve);
-                guarded(|| plugin.start(push, sub, router))
-            } else {
-                RawOutcome::NotStarted
-            };
-            let _ = done.send((index, outcome));
-        })
+impl PluginThread {
+    /// Spawns the thread: wait at the gate, drop the sync topic, run the plugin, report.
+    pub(crate) fn spawn(
+        self,
+        gate: Arc<Gate>,
+        done: mpsc::Sender<Done>,
+    ) -> std::io::Result<JoinHandle<()>> {
+        let PluginThread {
+            index,
+            name,
+            push,
+            sub,
+            sync_topic,
+            body,
+        } = self;
+        std::thread::Builder::new()
+            .name(name.replace('\0', "?"))
+            .spawn(move || {
+                let outcome = if gate.wait() {
+                    if let Err(e) = sub.set_unsubscribe(&sync_topic) {
+                        debug!("could not drop the sync topic: {e}");
+                    }
+                    match body {
+                        Body::Internal(plugin) => guarded(|| plugin.start(push, sub)),
+                        Body::External {
+                            plugin,
+                            router,
+                            serve,
+                        } => {
+                            external::install(serve);
+                            guarded(|| plugin.start(push, sub, router))
+                        }
+                    }
+                } else {
+                    RawOutcome::NotStarted
+                };
+                let _ = done.send((index, outcome));
+            })
+    }
 }
 
 /// A monitor of an external plugin's port, used by `wait_for_external`.
