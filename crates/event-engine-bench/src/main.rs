@@ -49,7 +49,14 @@ fn median(mut runs: Vec<Run>) -> Run {
 }
 
 fn main() {
-    let smoke = std::env::args().any(|a| a == "--smoke");
+    let args: Vec<String> = std::env::args().collect();
+    let smoke = args.iter().any(|a| a == "--smoke");
+    // `--only bus|load|out|in`: one table.
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1).cloned());
+    let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
     let scale = if smoke { 100 } else { 1 };
     let n = 1_000_000 / scale;
     let v1_n = 50_000 / scale;
@@ -65,95 +72,100 @@ fn main() {
         }
     );
 
-    let (raw, ours) = paired(
-        reps,
-        || raw::producer_consumer(n, |_| 100),
-        || engine::producer_consumer(n, |_| 100),
-    );
-    let raw = row(
-        "raw libzmq: PUB -> XSUB/XPUB proxy -> SUB (HWM 0)",
-        n,
-        raw,
-        None,
-    );
-    let ours = row(
-        &format!(
-            "event-engine: producer -> consumer (HWM {}, lossless)",
-            engine::hwm()
-        ),
-        n,
-        ours,
-        Some(raw.rate()),
-    );
-    table::print(&format!("Bus, inproc, {n} events of 100 B"), &[raw, ours]);
-
-    let (raw, ours) = paired(reps, || raw::load(n), || engine::load(n));
-    let raw = row(
-        "raw libzmq: producer -> operator -> accumulator",
-        n,
-        raw,
-        None,
-    );
-    let ours = row(
-        "event-engine: producer -> operator -> accumulator",
-        n,
-        ours,
-        Some(raw.rate()),
-    );
-    table::print(
-        &format!("Load-test flow, inproc, {n} events of 100-1000 B (each forwarded twice)"),
-        &[raw, ours],
-    );
-
-    let (sub, v2) = paired(reps, || protocol::raw_sub(n), || protocol::v2_out(n, 1000));
-    let (rtt, v1) = paired(
-        reps.min(3),
-        || protocol::raw_reqrep(v1_n),
-        || protocol::v1_out(v1_n),
-    );
-    let sub = row(
-        "raw ZeroMQ SUB on the engine's TCP subscribe port",
-        n,
-        sub,
-        None,
-    );
-    let base = sub.rate();
-    let v1 = row(
-        "protocol v1: next_msg (one round trip per event)",
-        v1_n,
-        v1,
-        Some(base),
-    );
-    let v1_rate = v1.rate();
-    let v2 = row(
-        "protocol v2: recv max=1000 (event-engine-client)",
-        n,
-        v2,
-        Some(base),
-    );
-    let v2_vs_v1 = v2.rate() / v1_rate;
-    let rtt = row(
-        "raw ZeroMQ REQ -> REP echo, no engine (the round-trip limit)",
-        v1_n,
-        rtt,
-        Some(base),
-    );
-    table::print(
-        "External plugin, loopback TCP, events of 100 B: engine -> plugin",
-        &[sub, rtt, v1, v2],
-    );
-    println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
-
-    let (v1, v2) = paired(
-        reps.min(3),
-        || protocol::v1_in(v1_n),
-        || protocol::v2_in(n, 1000),
-    );
-    let v1 = row("protocol v1: one publish per round trip", v1_n, v1, None);
-    let v1_rate = v1.rate();
-    let v2 = row("protocol v2: publish batches of 1000", n, v2, Some(v1_rate));
-    table::print(
-        "External plugin, loopback TCP, events of 100 B: plugin -> engine",
-        &[v1, v2],
-    );
+    if run("bus") {
+        let (raw, ours) = paired(
+            reps,
+            || raw::producer_consumer(n, |_| 100),
+            || engine::producer_consumer(n, |_| 100),
+        );
+        let raw = row(
+            "raw libzmq: PUB -> XSUB/XPUB proxy -> SUB (HWM 0)",
+            n,
+            raw,
+            None,
+        );
+        let ours = row(
+            &format!(
+                "event-engine: producer -> consumer (HWM {}, lossless)",
+                engine::hwm()
+            ),
+            n,
+            ours,
+            Some(raw.rate()),
+        );
+        table::print(&format!("Bus, inproc, {n} events of 100 B"), &[raw, ours]);
+    }
+    if run("load") {
+        let (raw, ours) = paired(reps, || raw::load(n), || engine::load(n));
+        let raw = row(
+            "raw libzmq: producer -> operator -> accumulator",
+            n,
+            raw,
+            None,
+        );
+        let ours = row(
+            "event-engine: producer -> operator -> accumulator",
+            n,
+            ours,
+            Some(raw.rate()),
+        );
+        table::print(
+            &format!("Load-test flow, inproc, {n} events of 100-1000 B (each forwarded twice)"),
+            &[raw, ours],
+        );
+    }
+    if run("out") {
+        let (sub, v2) = paired(reps, || protocol::raw_sub(n), || protocol::v2_out(n, 1000));
+        let (rtt, v1) = paired(
+            reps.min(3),
+            || protocol::raw_reqrep(v1_n),
+            || protocol::v1_out(v1_n),
+        );
+        let sub = row(
+            "raw ZeroMQ SUB on the engine's TCP subscribe port",
+            n,
+            sub,
+            None,
+        );
+        let base = sub.rate();
+        let v1 = row(
+            "protocol v1: next_msg (one round trip per event)",
+            v1_n,
+            v1,
+            Some(base),
+        );
+        let v1_rate = v1.rate();
+        let v2 = row(
+            "protocol v2: recv max=1000 (event-engine-client)",
+            n,
+            v2,
+            Some(base),
+        );
+        let v2_vs_v1 = v2.rate() / v1_rate;
+        let rtt = row(
+            "raw ZeroMQ REQ -> REP echo, no engine (the round-trip limit)",
+            v1_n,
+            rtt,
+            Some(base),
+        );
+        table::print(
+            "External plugin, loopback TCP, events of 100 B: engine -> plugin",
+            &[sub, rtt, v1, v2],
+        );
+        println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
+    }
+    if run("in") {
+        let (v1, v2) = paired(
+            reps.min(3),
+            || protocol::v1_in(v1_n),
+            || protocol::v2_in(n, 1000),
+        );
+        let v1 = row("protocol v1: one publish per round trip", v1_n, v1, None);
+        let v1_rate = v1.rate();
+        let v2 = row("protocol v2: publish batches of 1000", n, v2, Some(v1_rate));
+        table::print(
+            "External plugin, loopback TCP, events of 100 B: plugin -> engine",
+            &[v1, v2],
+        );
+    }
 }
