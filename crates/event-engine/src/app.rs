@@ -181,55 +181,37 @@ impl App {
 
         let gate = Arc::new(Gate::new());
         let (done_tx, done_rx) = mpsc::channel();
-        let mut metas = Vec::new();
-        let mut sync_names = HashMap::new();
-        let mut pending_threads: Vec<PluginThread> = Vec::new();
-
+        let mut prepared = Prepared::default();
         for plugin in &self.plugins {
-            let index = metas.len();
-            let (name, id, filters) = describe(
+            let described = describe(
                 || plugin.get_name(),
                 || plugin.get_id(),
                 || plugin.get_subscriptions(),
             )?;
-            let topic = sync_topic(index);
-            let sockets = plugin_sockets(&ctx, &config, &filters, &topic)
-                .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
-            sync_names.insert(topic.clone(), name.clone());
-            metas.push(PluginMeta {
-                name: name.clone(),
-                id,
-                kind: PluginKind::Internal,
-                counters: None,
-            });
-            let (push, sub) = sockets;
-            pending_threads.push(PluginThread {
-                index,
-                name,
-                push,
-                sub,
-                sync_topic: topic,
-                body: Body::Internal(Arc::clone(plugin)),
-            });
+            prepared.add(
+                &ctx,
+                &config,
+                described,
+                None,
+                Body::Internal(Arc::clone(plugin)),
+            )?;
         }
 
         let mut externals = Vec::new();
         let mut monitors = Vec::new();
         let mut counters = Vec::new();
         for plugin in &self.external_plugins {
-            let index = metas.len();
-            let (name, id, filters) = describe(
+            let index = prepared.plugins.len();
+            let described = describe(
                 || plugin.get_name(),
                 || plugin.get_id(),
                 || plugin.get_subscriptions(),
             )?;
+            let (name, id) = (described.0.clone(), described.1);
             let port_value = call_plugin("get_tcp_port()", || Ok(plugin.get_tcp_port()))
                 .map_err(|e| setup_error(&name, id, e))?;
             let port =
                 crate::config::port(port_value, &format!("port of external plugin '{name}'"))?;
-            let topic = sync_topic(index);
-            let (push, sub) = plugin_sockets(&ctx, &config, &filters, &topic)
-                .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
             let router = external_socket(&ctx, &config)
                 .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
             let (endpoint, bound) =
@@ -260,32 +242,29 @@ impl App {
                 endpoint,
             });
             let plugin_counters = Arc::new(Counters::default());
-            counters.push((name.clone(), Arc::clone(&plugin_counters)));
-            sync_names.insert(topic.clone(), name.clone());
-            metas.push(PluginMeta {
-                name: name.clone(),
-                id,
-                kind: PluginKind::External,
-                counters: Some(Arc::clone(&plugin_counters)),
-            });
+            counters.push((name, Arc::clone(&plugin_counters)));
             let serve = ServeContext {
-                counters: plugin_counters,
+                counters: Arc::clone(&plugin_counters),
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
             };
-            pending_threads.push(PluginThread {
-                index,
-                name,
-                push,
-                sub,
-                sync_topic: topic,
-                body: Body::External {
+            prepared.add(
+                &ctx,
+                &config,
+                described,
+                Some(plugin_counters),
+                Body::External {
                     plugin: Arc::clone(plugin),
                     router,
                     serve,
                 },
-            });
+            )?;
         }
+        let Prepared {
+            plugins: metas,
+            sync_names,
+            threads: pending_threads,
+        } = prepared;
         warn_duplicate_names(&metas);
 
         let stop = Arc::new(StopState {
@@ -362,6 +341,52 @@ impl App {
             bus: bus_counters,
             counters,
         })
+    }
+}
+
+/// The plugins made ready by `App::start`, in registration order (internal plugins first).
+#[derive(Default)]
+struct Prepared {
+    plugins: Vec<PluginMeta>,
+    /// Sync topic -> plugin name.
+    sync_names: HashMap<Vec<u8>, String>,
+    threads: Vec<PluginThread>,
+}
+
+impl Prepared {
+    /// Makes a plugin's PUSH and SUB sockets (subscribed, with its sync topic last) and records
+    /// it, to run `body` once the gate opens.
+    fn add(
+        &mut self,
+        ctx: &EngineContext,
+        config: &EngineConfig,
+        (name, id, filters): Described,
+        counters: Option<Arc<Counters>>,
+        body: Body,
+    ) -> Result<(), EngineError> {
+        let index = self.plugins.len();
+        let sync_topic = sync_topic(index);
+        let (push, sub) = plugin_sockets(ctx, config, &filters, &sync_topic)
+            .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
+        self.sync_names.insert(sync_topic.clone(), name.clone());
+        self.plugins.push(PluginMeta {
+            name: name.clone(),
+            id,
+            kind: match body {
+                Body::Internal(_) => PluginKind::Internal,
+                Body::External { .. } => PluginKind::External,
+            },
+            counters,
+        });
+        self.threads.push(PluginThread {
+            index,
+            name,
+            push,
+            sub,
+            sync_topic,
+            body,
+        });
+        Ok(())
     }
 }
 
