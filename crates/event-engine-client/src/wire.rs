@@ -167,13 +167,6 @@ pub enum Request<'a> {
     Stats,
 }
 
-impl Request<'_> {
-    /// True for the requests that take events from the plugin's queue.
-    pub fn consumes(&self) -> bool {
-        matches!(self, Request::NextMsg | Request::Recv { .. })
-    }
-}
-
 fn err(code: ErrorCode, message: impl Into<String>) -> WireError {
     WireError::new(code, message)
 }
