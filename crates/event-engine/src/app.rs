@@ -174,7 +174,11 @@ impl App {
             config.bind_address
         );
         let ctx = EngineContext::new()?;
-        let bus = Bus::bind(&ctx, &config)?;
+        let bus = Bus::bind(
+            &ctx,
+            &config,
+            self.plugins.len() + self.external_plugins.len(),
+        )?;
         let control = ctx.socket(zmq::PAIR)?;
         control.set_linger(0)?;
         control.connect(bus::INPROC_CONTROL)?;
@@ -262,6 +266,7 @@ impl App {
         }
         let Prepared {
             plugins: metas,
+            filters,
             sync_names,
             threads: pending_threads,
         } = prepared;
@@ -281,7 +286,7 @@ impl App {
             let bus_counters = Arc::clone(&bus_counters);
             std::thread::Builder::new()
                 .name("ee-forwarder".into())
-                .spawn(move || bus.forward(topics, synced_tx, &bus_counters))
+                .spawn(move || bus.forward(filters, topics, synced_tx, &bus_counters))
                 .map_err(|e| EngineError::Internal(format!("could not spawn the forwarder: {e}")))?
         };
         let mut threads = Vec::new();
@@ -348,6 +353,8 @@ impl App {
 #[derive(Default)]
 struct Prepared {
     plugins: Vec<PluginMeta>,
+    /// Each plugin's subscriptions, in plugin order (the forwarder's view of who an event is for).
+    filters: Vec<Vec<Vec<u8>>>,
     /// Sync topic -> plugin name.
     sync_names: HashMap<Vec<u8>, String>,
     threads: Vec<PluginThread>,
@@ -366,8 +373,9 @@ impl Prepared {
     ) -> Result<(), EngineError> {
         let index = self.plugins.len();
         let sync_topic = sync_topic(index);
-        let (push, sub) = plugin_sockets(ctx, config, &filters, &sync_topic)
+        let (push, sub) = plugin_sockets(ctx, config, index, &filters, &sync_topic)
             .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
+        self.filters.push(filters);
         self.sync_names.insert(sync_topic.clone(), name.clone());
         self.plugins.push(PluginMeta {
             name: name.clone(),
@@ -435,6 +443,7 @@ fn sync_topic(index: usize) -> Vec<u8> {
 fn plugin_sockets(
     ctx: &EngineContext,
     config: &EngineConfig,
+    index: usize,
     filters: &[Vec<u8>],
     sync_topic: &[u8],
 ) -> Result<(zmq::Socket, zmq::Socket), zmq::Error> {
@@ -442,7 +451,7 @@ fn plugin_sockets(
     push.set_sndhwm(config.high_water_mark)?;
     // Unsent events still reach the bus after the plugin returns.
     push.set_linger(-1)?;
-    push.connect(bus::INPROC_IN)?;
+    push.connect(&bus::input_endpoint(index))?;
     let sub = ctx.socket(zmq::SUB)?;
     sub.set_rcvhwm(config.high_water_mark)?;
     sub.set_linger(0)?;

@@ -51,8 +51,9 @@ pub struct EngineConfig {
     pub wait_for_external: Option<Duration>,
     /// Most events an external plugin may hold delivered but unacknowledged.
     pub max_pending: usize,
-    /// Most events an external plugin's engine thread takes off the bus while it waits to publish
-    /// (this is what keeps a publish/consume cycle through an external plugin from deadlocking).
+    /// Most events held aside while a subscriber is full: by the forwarder (for the plugins it
+    /// waits for) and by each external plugin's engine thread while it waits to publish. This is
+    /// what keeps a plugin that consumes and publishes from deadlocking with the bus.
     pub buffer_limit: usize,
     /// On the first plugin failure, stop every other plugin (default). When false, the others run
     /// to completion.

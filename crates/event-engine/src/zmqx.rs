@@ -160,6 +160,102 @@ fn raw_type(kind: zmq::SocketType) -> c_int {
     raw as c_int
 }
 
+/// One message frame (`zmq_msg_t`) owned by the forwarder. Unlike `zmq::Message`, a
+/// non-blocking send that finds the queue full leaves the frame with its owner (libzmq keeps the
+/// message when `zmq_msg_send` fails), so a full subscriber never costs an event.
+#[repr(C, align(8))]
+pub(crate) struct Frame {
+    msg: zmq_sys::zmq_msg_t,
+}
+
+// SAFETY: a zmq_msg_t is plain data owned by this value; libzmq's shared payloads are
+// reference-counted atomically.
+unsafe impl Send for Frame {}
+
+impl Frame {
+    fn empty() -> Frame {
+        let mut f = Frame {
+            msg: zmq_sys::zmq_msg_t { __: [0; 64] },
+        };
+        // SAFETY: initialises the message we own; zmq_msg_init cannot fail.
+        unsafe { zmq_sys::zmq_msg_init(&mut f.msg) };
+        f
+    }
+
+    /// The next frame from `socket`, or `None` when `flags` has DONTWAIT and none is there.
+    pub(crate) fn recv(socket: &mut zmq::Socket, flags: i32) -> Result<Option<Frame>, zmq::Error> {
+        let mut f = Frame::empty();
+        // SAFETY: `socket` is a live socket and `f` an initialised message we own.
+        let rc = unsafe { zmq_sys::zmq_msg_recv(&mut f.msg, socket.as_mut_ptr(), flags as c_int) };
+        if rc == -1 {
+            return match last_error() {
+                zmq::Error::EAGAIN => Ok(None),
+                e => Err(e),
+            };
+        }
+        Ok(Some(f))
+    }
+
+    /// The frame's bytes.
+    pub(crate) fn data(&self) -> &[u8] {
+        let msg = &self.msg as *const zmq_sys::zmq_msg_t;
+        // SAFETY: zmq_msg_data and zmq_msg_size only read the message; the slice lives as long as
+        // `self` and is not changed while borrowed (sending needs `&mut self`).
+        unsafe {
+            let size = zmq_sys::zmq_msg_size(msg);
+            if size == 0 {
+                return &[];
+            }
+            let data = zmq_sys::zmq_msg_data(msg as *mut zmq_sys::zmq_msg_t);
+            std::slice::from_raw_parts(data as *const u8, size)
+        }
+    }
+
+    /// True when more frames of the same message follow.
+    pub(crate) fn more(&self) -> bool {
+        // SAFETY: reads the message we own.
+        unsafe { zmq_sys::zmq_msg_more(&self.msg) == 1 }
+    }
+
+    /// Sends the frame. `Ok(false)` when the queue is full (`EAGAIN`): the frame stays here.
+    pub(crate) fn send(
+        &mut self,
+        socket: &mut zmq::Socket,
+        flags: i32,
+    ) -> Result<bool, zmq::Error> {
+        // SAFETY: `socket` is live; on success libzmq takes the content and leaves an empty
+        // message, on failure the message is untouched.
+        let rc =
+            unsafe { zmq_sys::zmq_msg_send(&mut self.msg, socket.as_mut_ptr(), flags as c_int) };
+        if rc == -1 {
+            return match last_error() {
+                zmq::Error::EAGAIN => Ok(false),
+                e => Err(e),
+            };
+        }
+        Ok(true)
+    }
+
+    /// Another frame with the same bytes (shared, not copied, when they are large).
+    pub(crate) fn share(&mut self) -> Result<Frame, zmq::Error> {
+        let mut f = Frame::empty();
+        // SAFETY: both are initialised messages we own.
+        if unsafe { zmq_sys::zmq_msg_copy(&mut f.msg, &mut self.msg) } == -1 {
+            return Err(last_error());
+        }
+        Ok(f)
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        // SAFETY: closes the message we own, once.
+        unsafe {
+            zmq_sys::zmq_msg_close(&mut self.msg);
+        }
+    }
+}
+
 fn last_error() -> zmq::Error {
     // SAFETY: reads the thread-local errno libzmq set.
     zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
@@ -222,6 +318,44 @@ mod tests {
         assert_eq!(t.join().unwrap(), Err(zmq::Error::ETERM));
         assert!(ctx.terminate(Duration::from_secs(5)));
         assert!(ctx.socket(zmq::PULL).is_err());
+    }
+
+    #[test]
+    fn a_frame_that_finds_the_queue_full_is_kept() {
+        let ctx = EngineContext::new().unwrap();
+        let (mut src_in, src_out) = (
+            ctx.socket(zmq::PAIR).unwrap(),
+            ctx.socket(zmq::PAIR).unwrap(),
+        );
+        src_in.bind("inproc://src").unwrap();
+        src_out.connect("inproc://src").unwrap();
+        let mut push = ctx.socket(zmq::PUSH).unwrap();
+        push.set_sndhwm(1).unwrap();
+        let mut pull = ctx.socket(zmq::PULL).unwrap();
+        pull.set_rcvhwm(1).unwrap();
+        pull.bind("inproc://dst").unwrap();
+        push.connect("inproc://dst").unwrap();
+        let mut sent = 0u8;
+        let kept = loop {
+            src_out.send(vec![sent; 50], 0).unwrap();
+            let mut f = Frame::recv(&mut src_in, 0).unwrap().unwrap();
+            assert_eq!((f.data(), f.more()), (vec![sent; 50].as_slice(), false));
+            if !f.send(&mut push, zmq::DONTWAIT).unwrap() {
+                break f;
+            }
+            sent += 1;
+            assert!(sent < 100, "the queue never filled");
+        };
+        // The full queue left the frame with us, intact, and a shared copy reads the same.
+        let mut kept = kept;
+        assert_eq!(kept.data(), vec![sent; 50].as_slice());
+        assert_eq!(kept.share().unwrap().data(), kept.data());
+        assert_eq!(
+            Frame::recv(&mut pull, 0).unwrap().unwrap().data(),
+            vec![0u8; 50].as_slice()
+        );
+        drop((push, pull, src_in, src_out, kept));
+        assert!(ctx.terminate(Duration::from_secs(5)));
     }
 
     #[test]

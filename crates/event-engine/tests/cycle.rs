@@ -107,3 +107,41 @@ fn an_external_plugin_in_a_cycle_never_deadlocks() {
         "the buffer was never needed: the test proves nothing"
     );
 }
+
+/// A plugin that consumes and publishes (0.2's load-test operator) may be blocked publishing
+/// while the forwarder waits for it to consume: the forwarder then drains its output, so the two
+/// never deadlock. Tiny queues make that moment happen all the time.
+#[test]
+fn a_consume_and_publish_plugin_never_deadlocks_the_bus() {
+    const M: u64 = 100_000;
+    for _ in 0..5 {
+        let producer = FnPlugin::new("producer", |pub_socket, sub| {
+            let reader = std::thread::spawn(move || -> zmq::Result<()> {
+                for i in 0..M {
+                    assert_eq!(sub.recv_bytes(0)?, format!("Out{i}").into_bytes());
+                }
+                Ok(())
+            });
+            for i in 0..M {
+                pub_socket.send(format!("In{i}").as_bytes(), 0)?;
+            }
+            reader.join().map_err(|_| zmq::Error::EFAULT)??;
+            Ok(())
+        })
+        .subscribe(Filter::new("Out"));
+        let operator = FnPlugin::new("operator", |pub_socket, sub| {
+            for _ in 0..M {
+                let e = sub.recv_bytes(0)?;
+                pub_socket.send([b"Out".as_slice(), &e[2..]].concat(), 0)?;
+            }
+            Ok(())
+        })
+        .subscribe(Filter::new("In"));
+        App::new(0, 0)
+            .high_water_mark(5)
+            .with_plugin(producer)
+            .with_plugin(operator)
+            .run()
+            .unwrap();
+    }
+}
