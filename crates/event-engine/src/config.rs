@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use crate::errors::EngineError;
 
+const MIB: usize = 1024 * 1024;
+
 /// What the engine does when a subscriber on the TCP subscribe port (an unregistered process
 /// reading the bus directly) cannot keep up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -51,14 +53,26 @@ pub struct EngineConfig {
     pub wait_for_external: Option<Duration>,
     /// Most events an external plugin may hold delivered but unacknowledged.
     pub max_pending: usize,
-    /// Most events held aside while a subscriber is full: by the forwarder (for the plugins it
-    /// waits for) and by each external plugin's engine thread while it waits to publish. This is
-    /// what keeps a plugin that consumes and publishes from deadlocking with the bus.
+    /// Most events the forwarder holds for one plugin whose queue is full (its own buffer; see
+    /// `docs/architecture.md`), and most events each external plugin's engine thread holds while
+    /// it waits to publish. When a plugin's buffer is full, the publishers of events for it wait.
     pub buffer_limit: usize,
+    /// Most bytes the forwarder holds for one plugin whose queue is full (an empty buffer still
+    /// takes one event of any size).
+    pub buffer_bytes: usize,
+    /// Largest event, in bytes (all frames together), accepted from a network client: larger
+    /// ones get an error reply (protocol v1/v2) or are dropped and counted (TCP publish port).
+    pub max_event_bytes: usize,
+    /// Most frames in one request of an external plugin (a v2 `publish` of N events has N + 1).
+    pub max_frames: usize,
+    /// Most bytes in one request of an external plugin (all frames together). A single frame
+    /// larger than this cannot even be read: ZeroMQ closes that connection.
+    pub max_request_bytes: usize,
     /// On the first plugin failure, stop every other plugin (default). When false, the others run
     /// to completion.
     pub stop_on_failure: bool,
-    /// Largest message accepted from a TCP peer, in bytes; larger ones disconnect the peer.
+    /// Largest frame accepted from a TCP peer, in bytes; larger ones disconnect the peer
+    /// (`ZMQ_MAXMSGSIZE`). Default (`None`): `max_request_bytes`.
     pub max_message_size: Option<i64>,
 }
 
@@ -75,9 +89,20 @@ impl EngineConfig {
             wait_for_external: None,
             max_pending: 100_000,
             buffer_limit: 100_000,
+            buffer_bytes: 64 * MIB,
             stop_on_failure: true,
+            max_event_bytes: 64 * MIB,
+            max_frames: 65_537,
+            max_request_bytes: 64 * MIB,
             max_message_size: None,
         }
+    }
+
+    /// The largest frame a TCP peer may send (`ZMQ_MAXMSGSIZE` of every TCP socket).
+    pub(crate) fn frame_limit(&self) -> i64 {
+        self.max_message_size.unwrap_or_else(|| {
+            i64::try_from(self.max_request_bytes.max(self.max_event_bytes)).unwrap_or(i64::MAX)
+        })
     }
 
     /// Checks every value; the error names the setting and the reason.
@@ -103,8 +128,19 @@ impl EngineConfig {
                 self.high_water_mark
             ));
         }
-        if self.max_pending < 1 || self.buffer_limit < 1 {
-            return bad("max_pending and buffer_limit must be at least 1".to_string());
+        if self.max_pending < 1 || self.buffer_limit < 1 || self.buffer_bytes < 1 {
+            return bad(
+                "max_pending, buffer_limit and buffer_bytes must be at least 1".to_string(),
+            );
+        }
+        if self.max_event_bytes < 1 || self.max_request_bytes < 1 {
+            return bad("max_event_bytes and max_request_bytes must be at least 1".to_string());
+        }
+        if self.max_frames < 2 {
+            return bad(format!(
+                "max_frames must be at least 2 (a command and one event; got {})",
+                self.max_frames
+            ));
         }
         if self.setup_timeout.is_zero() {
             return bad("setup_timeout must be longer than zero".to_string());
