@@ -215,7 +215,16 @@ fn pid_alive(pid: i32) -> bool {
 
 #[test]
 fn ctrl_c_stops_everything_and_leaves_no_child_process() {
-    let dir = tempdir("sigint");
+    a_signal_stops_everything(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_everything_and_exits_with_143() {
+    a_signal_stops_everything(libc::SIGTERM, 143);
+}
+
+fn a_signal_stops_everything(signal: i32, code: i32) {
+    let dir = tempdir(&format!("signal-{signal}"));
     let toml = format!(
         "[[plugins]]\nname = \"blocker\"\n[plugins.run]\n{}\ngrace_period_ms = 2000\n",
         child_command("block")
@@ -232,11 +241,11 @@ fn ctrl_c_stops_everything_and_leaves_no_child_process() {
     }
     let pid = pid.expect("the plugin printed its pid");
     assert!(pid_alive(pid));
-    // SAFETY: sends SIGINT to the CLI we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // SAFETY: sends the signal to the CLI we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
     let started = Instant::now();
     let status = wait_with_deadline(&mut child);
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code));
     assert!(started.elapsed() < Duration::from_secs(10));
     let until = Instant::now() + Duration::from_secs(5);
     while pid_alive(pid) {

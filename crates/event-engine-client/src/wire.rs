@@ -61,11 +61,14 @@ pub enum ErrorCode {
     PendingFull = 8,
     /// The request had no empty delimiter frame (a DEALER client without the REQ envelope).
     MissingDelimiter = 9,
+    /// An event or a request over the engine's limits (`max_event_bytes`, `max_frames`,
+    /// `max_request_bytes`; see the `hello` reply).
+    TooLarge = 10,
 }
 
 impl ErrorCode {
     /// All codes, in numeric order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::EmptyMessage,
         ErrorCode::MultipartMessage,
         ErrorCode::NotUtf8,
@@ -75,6 +78,7 @@ impl ErrorCode {
         ErrorCode::BadSequence,
         ErrorCode::PendingFull,
         ErrorCode::MissingDelimiter,
+        ErrorCode::TooLarge,
     ];
 
     /// The code as it appears on the wire, e.g. `unknown_command`.
@@ -89,6 +93,7 @@ impl ErrorCode {
             ErrorCode::BadSequence => "bad_sequence",
             ErrorCode::PendingFull => "pending_full",
             ErrorCode::MissingDelimiter => "missing_delimiter",
+            ErrorCode::TooLarge => "too_large",
         }
     }
 
@@ -510,6 +515,15 @@ pub struct Hello {
     pub max_batch: u32,
     /// Most events that may be delivered and not yet acknowledged.
     pub max_pending: u64,
+    /// Largest event the engine accepts, in bytes (0: not said, an engine before 0.4).
+    #[serde(default)]
+    pub max_event_bytes: u64,
+    /// Most frames in one request (0: not said).
+    #[serde(default)]
+    pub max_frames: u64,
+    /// Most bytes in one request, all frames together (0: not said).
+    #[serde(default)]
+    pub max_request_bytes: u64,
 }
 
 /// A subscription filter as it appears in `hello`: its bytes in hex, and as text when they are
@@ -563,6 +577,9 @@ pub struct Stats {
     pub errors: u64,
     /// Client connections that took over the plugin's queue.
     pub sessions: u64,
+    /// Client connections dropped because their unread replies filled their queue.
+    #[serde(default)]
+    pub dropped_connections: u64,
 }
 
 /// Lower-case hex of `bytes`.

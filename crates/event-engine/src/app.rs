@@ -10,7 +10,7 @@ use log::{info, warn};
 use crate::bus::{self, Bus, BusCounters};
 use crate::config::{EngineConfig, TcpSubscribers};
 use crate::errors::EngineError;
-use crate::external::{Counters, ServeContext};
+use crate::external::{Counters, RequestLimits, ServeContext};
 use crate::gate::Gate;
 use crate::plugins::{ExternalPlugin, Plugin};
 use crate::report::{PluginKind, RunReport};
@@ -262,6 +262,7 @@ impl App {
                 });
             }
             info!("external plugin {name} served on {endpoint}");
+            let listener_endpoint = endpoint.clone();
             externals.push(ExternalEndpoint {
                 name: name.clone(),
                 id,
@@ -274,6 +275,12 @@ impl App {
                 counters: Arc::clone(&plugin_counters),
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
+                limits: RequestLimits {
+                    max_event_bytes: config.max_event_bytes,
+                    max_frames: config.max_frames,
+                    max_request_bytes: config.max_request_bytes,
+                },
+                listener: Some((Arc::clone(&ctx), listener_endpoint)),
             };
             prepared.add(
                 &ctx,

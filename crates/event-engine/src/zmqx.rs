@@ -290,6 +290,18 @@ impl ListenerGuard {
     }
 }
 
+/// Ends the TCP connection on descriptor `fd` (from [`Frame::source_fd`]): libzmq sees the
+/// connection close and cleans up as for any peer that left. The descriptor stays libzmq's.
+pub(crate) fn shutdown_connection(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: shutdown(2) on a descriptor only changes the connection's state; it never
+        // frees the descriptor, which libzmq closes when it sees the connection end.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
 /// The soft `RLIMIT_NOFILE` of this process.
 pub(crate) fn nofile_limit() -> Option<u64> {
     let mut l = libc::rlimit {
@@ -421,6 +433,17 @@ impl Frame {
             };
         }
         Ok(true)
+    }
+
+    /// The file descriptor of the TCP connection this frame came from (`ZMQ_SRCFD`), or -1.
+    pub(crate) fn source_fd(&self) -> i32 {
+        // SAFETY: reads a property of the message we own.
+        unsafe {
+            zmq_sys::zmq_msg_get(
+                &self.msg,
+                2 /* ZMQ_SRCFD, deprecated in libzmq but served by 4.3 */ as c_int,
+            )
+        }
     }
 
     /// Another frame with the same bytes (shared, not copied, when they are large).
