@@ -364,3 +364,80 @@ fn pub_without_an_engine_is_a_clear_error() {
     let out = Command::new(bin()).args(["stats"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("say where the engine is"));
 }
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Finding 5: with every file descriptor taken by idle connections, the engine does not spin,
+/// says so once, keeps serving connected clients and recovers when descriptors free up.
+#[test]
+fn out_of_descriptors_the_engine_neither_spins_nor_stops_serving() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempdir("nofile");
+    let app = dir.join("app.toml");
+    let ready = dir.join("ready.json");
+    std::fs::write(
+        &app,
+        "[[plugins]]\nname = \"victim\"\n[[plugins]]\nname = \"other\"\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.arg("run")
+        .arg(&app)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit only changes the child's own limits before it runs.
+    unsafe {
+        cmd.pre_exec(|| {
+            let l = libc::rlimit {
+                rlim_cur: 200,
+                rlim_max: 200,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    wait_for_file(&ready);
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&ready).unwrap()).unwrap();
+    let port = |name: &str| info["plugins"][name]["port"].as_u64().unwrap() as u16;
+    // A client connected before the descriptors run out.
+    let mut early = Client::connect_port("127.0.0.1", port("other")).unwrap();
+    early.hello().unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..260 {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port("victim"))) {
+            idle.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (t0, c0) = (Instant::now(), cpu_ticks(child.id()));
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let cpu = (cpu_ticks(child.id()) - c0) as f64 / hz / t0.elapsed().as_secs_f64();
+    assert!(cpu < 0.5, "the engine used {:.0} % CPU", cpu * 100.0);
+    // The connected client is still served.
+    early.stats().unwrap();
+    // Descriptors free up: a new client is served again.
+    idle.clear();
+    let mut late = Client::connect_port("127.0.0.1", port("victim")).unwrap();
+    late.hello().unwrap();
+    late.quit().unwrap();
+    early.quit().unwrap();
+    let status = wait_with_deadline(&mut child);
+    let (_, _, stderr) = output(child);
+    assert!(status.success(), "{stderr}");
+    let said = stderr.matches("no file descriptor left").count();
+    assert!((1..=3).contains(&said), "said {said} times: {stderr}");
+}
