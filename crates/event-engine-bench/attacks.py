@@ -216,21 +216,43 @@ def attack_mem_1000x1m(ctx):
     mem_attack(ctx, "1000 x 1 MiB frames (v2 publish)", send)
 
 
+def zmtp_dealer(port):
+    """A raw TCP connection that speaks ZMTP 3.0 as a DEALER (greeting and READY)."""
+    s = socket.create_connection(("127.0.0.1", port))
+    greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + bytes([3, 0]) + b"NULL".ljust(20, b"\x00")
+    greeting += b"\x00" + b"\x00" * 31
+    s.sendall(greeting)
+
+    def prop(name, value):
+        return bytes([len(name)]) + name + len(value).to_bytes(4, "big") + value
+    body = b"\x05READY" + prop(b"Socket-Type", b"DEALER") + prop(b"Identity", b"")
+    s.sendall(bytes([0x04, len(body)]) + body)
+    return s
+
+
 def attack_mem_unfinished(ctx):
-    mib = b"TypeA" + b"x" * (1024 * 1024 - 5)
+    """A message that never ends: 500 frames of 1 MiB, each with MORE set, over raw ZMTP."""
     e = Engine(plugin_toml("victim", ["TypeA"]))
-    d = ctx.socket(zmq.DEALER)
-    d.setsockopt(zmq.LINGER, 0)
-    d.connect(f"tcp://127.0.0.1:{e.port('victim')}")
-    d.send(b"", zmq.SNDMORE)
-    for _ in range(500):
-        d.send(mib, zmq.SNDMORE)
-    time.sleep(5)
+    s = zmtp_dealer(e.port("victim"))
+    s.sendall(bytes([0x01, 0]))  # the empty delimiter, MORE
+    frame = b"TypeA" + b"x" * (1024 * 1024 - 5)
+    header = bytes([0x03]) + len(frame).to_bytes(8, "big")  # MORE | LONG
+    sent = 0
+    s.settimeout(10)
+    try:
+        for _ in range(500):
+            s.sendall(header + frame)
+            sent += 1
+    except OSError:
+        pass
+    time.sleep(3)
     peak = rss_kib(e.pid)
     now = rss_kib(e.pid, "VmRSS")
-    print(f"unfinished message of 500 MiB: engine peak RSS {peak / 1024:.0f} MiB, "
-          f"RSS 5 s later {now / 1024:.0f} MiB; engine alive {e.alive()}")
-    d.close(0)
+    still = req(ctx, e.port("victim"), [b"plugin_command: hello"], 5000)
+    print(f"unfinished message ({sent} MiB sent, never ended, raw ZMTP): engine peak RSS "
+          f"{peak / 1024:.0f} MiB, RSS 3 s later {now / 1024:.0f} MiB; engine serving: "
+          f"{still is not None}")
+    s.close()
     e.stop()
 
 
