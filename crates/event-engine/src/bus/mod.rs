@@ -51,6 +51,9 @@ const BATCH: usize = 512;
 /// The longest the forwarder sleeps while events wait for room (a safety net: room is normally
 /// noticed at once through the output's mailbox).
 const WAIT_SLICE_MS: i64 = 10;
+/// How long the forwarder keeps feeding TCP subscribers in `Block` mode after every plugin is
+/// done.
+const TCP_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Where plugin `index` publishes (its PUSH socket connects here).
 pub(crate) fn input_endpoint(index: usize) -> String {
@@ -184,6 +187,7 @@ impl Bus {
             bounds: Bounds {
                 events: config.buffer_limit,
                 bytes: config.buffer_bytes,
+                soft: usize::try_from(config.high_water_mark).unwrap_or(1000),
             },
             max_event_bytes: config.max_event_bytes,
             names,
@@ -212,6 +216,7 @@ impl Bus {
             refused: 0,
             warned: HashSet::new(),
             matched: Vec::new(),
+            draining: false,
         };
         f.run()
     }
@@ -279,6 +284,8 @@ struct Forwarder<'a> {
     warned: HashSet<(usize, Refusal)>,
     /// Scratch: the outputs the current event is for.
     matched: Vec<usize>,
+    /// Shutting down: inputs are read without the soft bound.
+    draining: bool,
 }
 
 impl Forwarder<'_> {
@@ -327,7 +334,8 @@ impl Forwarder<'_> {
             }
             for i in 0..=n {
                 let socket = if i == tcp { &b.tcp_in } else { &b.inputs[i] };
-                let events = if self.switch.readable(i) {
+                let own = (i < n).then_some(i);
+                let events = if self.switch.readable(i) && !self.switch.throttled(i, own) {
                     zmq::POLLIN
                 } else {
                     zmq::PollEvents::empty()
@@ -472,8 +480,10 @@ impl Forwarder<'_> {
 
     /// Forwards up to [`BATCH`] events from `input`, stopping when it holds one.
     fn forward_batch(&mut self, input: usize) -> Result<(), zmq::Error> {
+        let own = (input < self.plugins()).then_some(input);
         for _ in 0..BATCH {
-            if !self.switch.readable(input) {
+            let throttled = !self.draining && self.switch.throttled(input, own);
+            if !self.switch.readable(input) || throttled {
                 break;
             }
             let event = match self.read_event(input)? {
@@ -497,11 +507,15 @@ impl Forwarder<'_> {
         Ok(())
     }
 
-    /// At shutdown every plugin is done: forward what is left without waiting; what a leftover
-    /// socket has no room for is counted, not waited for.
+    /// At shutdown every plugin is done: forward what is left. Plugins' outputs are not waited
+    /// for (a plugin that kept its socket gets what fits; the rest is counted); TCP subscribers in
+    /// [`TcpSubscribers::Block`] mode are, for at most [`TCP_DRAIN`].
     fn drain(&mut self) {
         let n = self.plugins();
-        for _round in 0..3 {
+        self.draining = true;
+        let deadline = std::time::Instant::now() + TCP_DRAIN;
+        let mut round = 0;
+        loop {
             for o in 0..=n {
                 let _ = self.subscriptions(o);
                 let mut sink = Outputs {
@@ -512,6 +526,7 @@ impl Forwarder<'_> {
                 };
                 let _ = self.switch.flush(o, &mut sink);
             }
+            let mut read = false;
             for i in 0..n {
                 // Every plugin is done: its input ends.
                 while self.switch.readable(i) {
@@ -519,11 +534,24 @@ impl Forwarder<'_> {
                     if self.forward_batch(i).is_err() || self.forwarded + self.refused == before {
                         break;
                     }
+                    read = true;
                 }
             }
             // Unregistered TCP publishers may never stop: one more batch from them.
-            if _round == 0 {
+            if round == 0 {
                 let _ = self.forward_batch(n);
+            }
+            round += 1;
+            let tcp_waits = self.bus.tcp_mode == TcpSubscribers::Block && self.switch.waiting(n);
+            if round >= 3 && !read && (!tcp_waits || std::time::Instant::now() >= deadline) {
+                break;
+            }
+            if tcp_waits {
+                if let Ok(fd) = self.bus.tcp_out.get_fd() {
+                    let mut items = [zmq::PollItem::from_fd(fd, zmq::POLLIN)];
+                    let _ = zmq::poll(&mut items, WAIT_SLICE_MS);
+                }
+                let _ = self.bus.tcp_out.get_events();
             }
         }
         let left = self.switch.clear() as u64;

@@ -35,8 +35,15 @@ pub(crate) trait Sink<P> {
 /// The bounds of each output's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Bounds {
+    /// Most events (hard bound: past it the input holds the event).
     pub events: usize,
+    /// Most bytes (hard bound).
     pub bytes: usize,
+    /// Soft bound in events: an input whose last event went to an output holding this many is
+    /// not read for now, unless the input's own plugin has events waiting (it may be blocked
+    /// publishing while they wait for it). Keeps publishers in step with their consumers, as a
+    /// queue's high-water mark does, while the hard bound stays free for publish/consume cycles.
+    pub soft: usize,
 }
 
 struct Buffer<P> {
@@ -64,6 +71,8 @@ pub(crate) struct Switch<P> {
     buffers: Vec<Buffer<P>>,
     held: Vec<Option<Held<P>>>,
     bounds: Bounds,
+    /// The outputs each input's last event went to.
+    last: Vec<Vec<usize>>,
 }
 
 impl<P: Payload> Switch<P> {
@@ -74,8 +83,22 @@ impl<P: Payload> Switch<P> {
             bounds: Bounds {
                 events: bounds.events.max(1),
                 bytes: bounds.bytes.max(1),
+                soft: bounds.soft.max(1),
             },
+            last: vec![Vec::new(); inputs],
         }
+    }
+
+    /// True when `input` should not be read for now (see [`Bounds::soft`]); `own` is the output
+    /// of the plugin that publishes on `input`, if it is a plugin.
+    pub(crate) fn throttled(&self, input: usize, own: Option<usize>) -> bool {
+        if own.is_some_and(|o| self.waiting(o)) {
+            return false;
+        }
+        self.last.get(input).is_some_and(|outs| {
+            outs.iter()
+                .any(|&o| self.buffers[o].items.len() >= self.bounds.soft)
+        })
     }
 
     /// True when `input` may be read (it holds no event).
@@ -136,6 +159,10 @@ impl<P: Payload> Switch<P> {
         sink: &mut impl Sink<P>,
     ) -> Result<bool, zmq::Error> {
         debug_assert!(self.readable(input));
+        if self.last[input].as_slice() != outputs {
+            self.last[input].clear();
+            self.last[input].extend_from_slice(outputs);
+        }
         let mut waiting_for = Vec::new();
         let Some((&last, rest)) = outputs.split_last() else {
             return Ok(true);
@@ -326,6 +353,7 @@ mod tests {
     const SMALL: Bounds = Bounds {
         events: 2,
         bytes: 1000,
+        soft: 2,
     };
 
     #[test]
@@ -412,6 +440,7 @@ mod tests {
         let bounds = Bounds {
             events: 100,
             bytes: 10,
+            soft: 100,
         };
         let mut s = Switch::new(1, 1, bounds);
         let mut out = Outputs::new(&[0]);
@@ -457,6 +486,36 @@ mod tests {
         s.route(0, M("3", 1), &[0], &mut out).unwrap();
         assert_eq!(s.clear(), 3);
         assert!(s.readable(0));
+    }
+
+    #[test]
+    fn the_soft_bound_pauses_only_publishers_of_a_busy_output() {
+        let bounds = Bounds {
+            events: 100,
+            bytes: 1000,
+            soft: 2,
+        };
+        // Inputs 0 and 1 are plugins 0 and 1 (outputs 0 and 1); output 2 is slow.
+        let mut s = Switch::new(2, 3, bounds);
+        let mut out = Outputs::new(&[100, 100, 0]);
+        s.route(0, M("a", 1), &[2], &mut out).unwrap();
+        assert!(!s.throttled(0, Some(0)));
+        s.route(0, M("b", 1), &[2], &mut out).unwrap();
+        // Output 2 holds two events: the input that feeds it pauses, the other does not.
+        assert!(s.throttled(0, Some(0)));
+        s.route(1, M("c", 1), &[1], &mut out).unwrap();
+        assert!(!s.throttled(1, Some(1)));
+        // Unless its own plugin has events waiting: it may be blocked publishing.
+        out.room[0] = 0;
+        s.route(1, M("d", 1), &[0], &mut out).unwrap();
+        assert!(s.waiting(0));
+        assert!(!s.throttled(0, Some(0)));
+        // Room on the slow output lifts the pause.
+        out.room[2] = 10;
+        s.flush(2, &mut out).unwrap();
+        out.room[0] = 10;
+        s.flush(0, &mut out).unwrap();
+        assert!(!s.throttled(0, Some(0)));
     }
 
     #[test]
