@@ -65,6 +65,9 @@ pub struct JetStream {
     pub deliver: DeliverFrom,
     /// How long the server waits for an acknowledgement before it sends a message again.
     pub ack_wait: Duration,
+    /// The JetStream domain of the stream, when it is another server's (e.g. `edge`: a stream
+    /// on an edge's leaf node, read from the cloud across the leaf connection).
+    pub domain: Option<String>,
 }
 
 impl JetStream {
@@ -78,6 +81,7 @@ impl JetStream {
             replicas: 1,
             deliver: DeliverFrom::All,
             ack_wait: Duration::from_secs(30),
+            domain: None,
         }
     }
 }
@@ -287,6 +291,11 @@ impl BridgeConfig {
                     ))
                 }
                 _ => {}
+            }
+            if let Some(d) = &js.domain {
+                if d.is_empty() || d.contains(['.', '*', '>', ' ', '\t']) {
+                    return bad(format!("domain '{d}' is not a JetStream domain name"));
+                }
             }
             if js.replicas == 0 || js.replicas > 5 {
                 return bad(format!("replicas must be 1 to 5 (got {})", js.replicas));

@@ -156,12 +156,17 @@ async fn main(shared: Arc<Shared>, channels: Channels) -> Result<(), String> {
     };
     let js = match &shared.config.delivery {
         Delivery::Core => None,
-        Delivery::JetStream(cfg) => Some((
-            jetstream::context::ContextBuilder::new()
-                .timeout(shared.config.request_timeout)
-                .build(client.clone()),
-            cfg.clone(),
-        )),
+        Delivery::JetStream(cfg) => {
+            let builder = jetstream::context::ContextBuilder::new();
+            let context = match &cfg.domain {
+                Some(d) => builder
+                    .domain(d.as_str())
+                    .timeout(shared.config.request_timeout),
+                None => builder.timeout(shared.config.request_timeout),
+            }
+            .build(client.clone());
+            Some((context, cfg.clone()))
+        }
     };
     // The stream must exist before imports can make consumers; exports just retry meanwhile.
     let (ready_tx, ready) = watch::channel(js.is_none());
