@@ -280,12 +280,14 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
     for g in &config.generators {
         app = app.with_plugin(builtins::generator(g));
     }
+    let mut internal: Vec<(String, Arc<Box<dyn Plugin>>)> = Vec::new();
     for c in &config.collectors {
         let (plugin, tally) = builtins::collector(c);
         tallies.push((c.name.clone(), tally));
-        app = app.with_plugin(plugin);
+        let plugin: Arc<Box<dyn Plugin>> = Arc::new(Box::new(plugin));
+        internal.push((c.name.clone(), Arc::clone(&plugin)));
+        app = app.register_plugin(plugin);
     }
-    let mut internal: Vec<(String, Arc<Box<dyn Plugin>>)> = Vec::new();
     for b in &config.bridges {
         let bridge: Arc<Box<dyn Plugin>> =
             Arc::new(Box::new(event_engine_nats::NatsBridge::new(b.clone())?));
@@ -488,7 +490,10 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             .any(|p| matches!(p.outcome, Outcome::Failed(_)));
     if !quiet {
         print_summary(&report, &runner.procs, &tallies, started.elapsed());
-        for (name, p) in &internal {
+        for (name, p) in internal
+            .iter()
+            .filter(|(n, _)| config.bridges.iter().any(|b| &b.name == n))
+        {
             if let Some(s) = p.stats() {
                 let counters: Vec<String> = s
                     .counters

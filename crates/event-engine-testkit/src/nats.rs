@@ -78,9 +78,35 @@ pub struct NatsServer {
     cluster: Option<(String, Vec<u16>)>,
     child: Option<Child>,
     own_dir: bool,
+    /// A configuration given whole ([`NatsServer::with_config`]).
+    custom: Option<String>,
 }
 
 impl NatsServer {
+    /// A server run from `config` (the caller chose its ports), in a fresh directory that is its
+    /// working directory (relative `store_dir`s land there). Panics unless it becomes ready.
+    pub fn with_config(name: &str, config: &str) -> NatsServer {
+        require();
+        let mut s = NatsServer {
+            name: name.into(),
+            dir: temp_dir(name),
+            ports: Ports {
+                client: 0,
+                cluster: 0,
+                mqtt: 0,
+            },
+            mqtt: false,
+            cluster: None,
+            child: None,
+            own_dir: true,
+            custom: Some(config.to_string()),
+        };
+        if let Err(e) = s.launch() {
+            panic!("{e}");
+        }
+        s
+    }
+
     /// A server with JetStream.
     pub fn start() -> NatsServer {
         Self::start_with(false)
@@ -106,6 +132,7 @@ impl NatsServer {
             cluster: None,
             child: None,
             own_dir: true,
+            custom: None,
         };
         s.launch_fresh_ports();
         s
@@ -137,6 +164,9 @@ impl NatsServer {
     }
 
     fn config(&self) -> String {
+        if let Some(c) = &self.custom {
+            return c.clone();
+        }
         let store = self.dir.join(format!("{}-store", self.name));
         let mut c = format!(
             "server_name: {name}\nlisten: 127.0.0.1:{port}\njetstream {{\n  store_dir: {store:?}\n  max_memory_store: 256MB\n  max_file_store: 2GB\n}}\n",
@@ -174,6 +204,7 @@ impl NatsServer {
             .arg(&conf)
             .arg("-l")
             .arg(&log)
+            .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -323,6 +354,7 @@ impl NatsCluster {
                 )),
                 child: None,
                 own_dir: false,
+                custom: None,
             })
             .collect();
         let mut cluster = NatsCluster {
