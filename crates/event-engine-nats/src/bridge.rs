@@ -98,7 +98,8 @@ impl NatsBridge {
                 Delivery::JetStream(js) if js.durable.is_some() => {
                     js.durable.clone().unwrap_or_default()
                 }
-                _ => Uuid::new_v4().to_string(),
+                // Short: it goes on every message.
+            _ => Uuid::new_v4().simple().to_string()[..12].to_string(),
             });
         let filters = config
             .exports

@@ -295,7 +295,8 @@ async fn export(
         .iter()
         .map(|e| shared.config.export_subject(e).into())
         .collect();
-    let run = event_engine::uuid::Uuid::new_v4().simple().to_string();
+    // Short: it goes on every message; importers key sequences by origin and run.
+    let run = event_engine::uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let mut seqs = vec![0u64; subjects.len()];
     let mut next_id = 0u64;
     let mut queue: VecDeque<Pending> = VecDeque::new();
@@ -451,7 +452,10 @@ fn accept(
             add(&c.import_own, 1);
             return None;
         }
-        let run = h.get(headers::RUN).map(|v| v.as_str().to_string());
+        let origin = h.get(headers::ORIGIN).map(|v| v.as_str()).unwrap_or("");
+        let run = h
+            .get(headers::RUN)
+            .map(|v| format!("{origin}/{}", v.as_str()));
         let seq = h
             .get(headers::SEQ)
             .and_then(|v| v.as_str().parse::<u64>().ok());
