@@ -192,10 +192,20 @@ fn nats_tables(reps: usize, smoke: bool) {
         let (raw2, import) = paired(reps, || b.raw(n, size), || b.import(n, size));
         let raw = row("raw async-nats: publish -> subscriber", n, raw, None);
         let base = raw.rate();
-        let export = row("bridge export: bus -> bridge -> subscriber", n, export, Some(base));
+        let export = row(
+            "bridge export: bus -> bridge -> subscriber",
+            n,
+            export,
+            Some(base),
+        );
         let raw2 = row("raw async-nats again (the import's pair)", n, raw2, None);
         let base2 = raw2.rate();
-        let import = row("bridge import: publisher -> bridge -> bus", n, import, Some(base2));
+        let import = row(
+            "bridge import: publisher -> bridge -> bus",
+            n,
+            import,
+            Some(base2),
+        );
         table::print(
             &format!("NATS bridge, core NATS on loopback, events of {size} B"),
             &[raw, export, raw2, import],
@@ -207,6 +217,12 @@ fn nats_tables(reps: usize, smoke: bool) {
     println!("| path | latency | added by the bridge |");
     println!("|---|---:|---:|");
     println!("| raw async-nats: publish -> subscriber | {raw:.0} µs | |");
-    println!("| bus -> bridge -> NATS subscriber | {out:.0} µs | {:.0} µs |", out - raw);
-    println!("| NATS publisher -> bridge -> bus | {inn:.0} µs | {:.0} µs |", inn - raw);
+    println!(
+        "| bus -> bridge -> NATS subscriber | {out:.0} µs | {:.0} µs |",
+        out - raw
+    );
+    println!(
+        "| NATS publisher -> bridge -> bus | {inn:.0} µs | {:.0} µs |",
+        inn - raw
+    );
 }

@@ -152,7 +152,9 @@ impl Bench {
         let start = Instant::now();
         self.rt.block_on(async {
             for _ in 0..n {
-                c.publish("bench.raw", payload.clone()).await.expect("publish");
+                c.publish("bench.raw", payload.clone())
+                    .await
+                    .expect("publish");
             }
             c.flush().await.expect("flush");
         });
@@ -196,7 +198,9 @@ impl Bench {
         let start = Instant::now();
         self.rt.block_on(async {
             for _ in 0..n {
-                c.publish("bench.in", payload.clone()).await.expect("publish");
+                c.publish("bench.in", payload.clone())
+                    .await
+                    .expect("publish");
             }
             c.flush().await.expect("flush");
         });

@@ -99,7 +99,7 @@ impl NatsBridge {
                     js.durable.clone().unwrap_or_default()
                 }
                 // Short: it goes on every message.
-            _ => Uuid::new_v4().simple().to_string()[..12].to_string(),
+                _ => Uuid::new_v4().simple().to_string()[..12].to_string(),
             });
         let filters = config
             .exports
@@ -232,7 +232,7 @@ fn run(bridge: &NatsBridge, pub_socket: zmq::Socket, sub: zmq::Socket) -> Result
     }
     match import_result {
         Ok(Ok(())) => {}
-        Ok(Err(e)) if e == zmq::Error::ETERM => {}
+        Ok(Err(zmq::Error::ETERM)) => {}
         Ok(Err(e)) => return Err(bridge.fail(format!("publishing an imported event failed: {e}"))),
         Err(_) => return Err(bridge.fail("the importer thread panicked")),
     }

@@ -202,7 +202,7 @@ async fn main(shared: Arc<Shared>, channels: Channels) -> Result<(), String> {
     }
     let sequences = Arc::new(Mutex::new(Sequences::default()));
     let mut import_tasks = Vec::new();
-    for import in shared.config.imports.iter().cloned() {
+    for import in shared.config.imports.clone() {
         let (shared, client, js, tx, seqs, ready) = (
             Arc::clone(&shared),
             client.clone(),
