@@ -228,12 +228,6 @@ impl ListenerGuard {
         })
     }
 
-    /// True while the listener is closed for lack of descriptors.
-    #[cfg(test)]
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.is_some()
-    }
-
     /// Handles the monitor's events (`readable`: its poll item was) and the retry timer.
     pub(crate) fn check(&mut self, socket: &zmq::Socket, readable: bool) {
         let mut failed = None;
