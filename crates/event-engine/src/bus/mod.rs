@@ -217,6 +217,7 @@ impl Bus {
             warned: HashSet::new(),
             matched: Vec::new(),
             draining: false,
+            last_retry: std::time::Instant::now(),
         };
         f.run()
     }
@@ -286,6 +287,8 @@ struct Forwarder<'a> {
     matched: Vec<usize>,
     /// Shutting down: inputs are read without the soft bound.
     draining: bool,
+    /// When every waiting output was last retried.
+    last_retry: std::time::Instant,
 }
 
 impl Forwarder<'_> {
@@ -368,12 +371,19 @@ impl Forwarder<'_> {
             };
             self.bus.guards[g].check(socket, r);
         }
-        // Subscriptions and room.
+        // Subscriptions and room. An output with events waiting is retried when its mailbox
+        // signalled, and all of them every WAIT_SLICE_MS (a wake-up can be consumed unseen).
+        let retry_all = self.last_retry.elapsed().as_millis() >= WAIT_SLICE_MS as u128;
+        if retry_all {
+            self.last_retry = std::time::Instant::now();
+        }
         for o in 0..=n {
-            if ready[1 + o] || self.switch.waiting(o) {
-                self.subscriptions(o)?;
+            let waiting = self.switch.waiting(o);
+            if !(ready[1 + o] || (waiting && retry_all)) {
+                continue;
             }
-            if self.switch.waiting(o) {
+            self.subscriptions(o)?;
+            if waiting {
                 let mut sink = Outputs {
                     plugins: &mut self.bus.outputs,
                     tcp: &mut self.bus.tcp_out,
