@@ -304,7 +304,7 @@ pub(crate) fn nofile_limit() -> Option<u64> {
     };
     // SAFETY: getrlimit writes the struct we own.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0 {
-        Some(l.rlim_cur as u64)
+        Some(l.rlim_cur)
     } else {
         None
     }
