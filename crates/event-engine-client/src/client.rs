@@ -493,7 +493,9 @@ impl Client {
         self.publish_batch([event]).map(|_| ())
     }
 
-    /// Publishes events in one round trip, in order; returns how many.
+    /// Publishes events in one round trip, in order; returns how many. Events that add up to
+    /// more than the engine's default request size ([`wire::DEFAULT_MAX_REQUEST_BYTES`]) go in
+    /// several round trips, in order; if one fails, the events before it are published.
     pub fn publish_batch<I, B>(&mut self, events: I) -> Result<usize>
     where
         I: IntoIterator<Item = B>,
@@ -516,6 +518,25 @@ impl Client {
                 i + 1
             )));
         }
+        let mut published = 0;
+        let mut start = 0;
+        while start < events.len() {
+            let mut end = start + 1;
+            let mut bytes = events[start].as_ref().len();
+            while end < events.len()
+                && bytes + events[end].as_ref().len() <= wire::DEFAULT_MAX_REQUEST_BYTES
+            {
+                bytes += events[end].as_ref().len();
+                end += 1;
+            }
+            published += self.publish_request(&events[start..end])?;
+            start = end;
+        }
+        Ok(published)
+    }
+
+    /// One `publish` request of `events`.
+    fn publish_request<B: AsRef<[u8]>>(&mut self, events: &[B]) -> Result<usize> {
         let mut frames: Vec<&[u8]> = Vec::with_capacity(events.len() + 1);
         frames.push(wire::PUBLISH_COMMAND);
         frames.extend(events.iter().map(AsRef::as_ref));

@@ -234,8 +234,16 @@ fn requests_over_the_limits_get_an_error_and_the_connection_keeps_working() {
     assert_eq!(d.poll(zmq::POLLIN, 500).unwrap(), 0);
     // Everyone else is still served.
     let mut client = Client::connect_port_with("127.0.0.1", port, options()).unwrap();
+    // The SDK's client (REQ_CORRELATE: its envelope has a request id) gets the error too.
+    let events = vec![b"Bx".to_vec(); 10];
+    let e = client.publish_batch(&events).unwrap_err();
+    assert_eq!(
+        e.wire_code(),
+        Some(event_engine::wire::ErrorCode::TooLarge),
+        "{e}"
+    );
     let stats = client.stats().unwrap();
-    assert_eq!((stats.published, stats.errors), (1, 4));
+    assert_eq!((stats.published, stats.errors), (1, 5));
     let hello = client.hello().unwrap();
     assert_eq!(
         (
@@ -464,4 +472,40 @@ fn socket_level_fuzz_leaves_the_engine_up_and_loses_nothing() {
     let report = app.wait().unwrap();
     report.result().unwrap();
     assert!(sent > 100, "the fuzzer hardly ran ({sent})");
+}
+
+/// A batch of image-sized events larger than one request is split by the client into requests
+/// within the engine's default limits: every event arrives.
+#[test]
+fn a_batch_larger_than_a_request_is_split_by_the_client() {
+    const MIB: usize = 1024 * 1024;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let consumer = FnPlugin::new("consumer", move |_, sub| {
+        for _ in 0..3 {
+            let e = sub.recv_bytes(0)?;
+            let _ = tx.send(e.len());
+        }
+        Ok(())
+    })
+    .subscribe(Filter::new("Img"));
+    let app = App::new(0, 0)
+        .with_plugin(consumer)
+        .with_external_plugin(ExternalPluginSpec::new("camera", 0))
+        .start()
+        .unwrap();
+    let port = app.external_port("camera").unwrap();
+    let mut c = Client::connect_port_with("127.0.0.1", port, options()).unwrap();
+    let images: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let mut e = format!("Img{i}").into_bytes();
+            e.resize(30 * MIB, b'p');
+            e
+        })
+        .collect();
+    assert_eq!(c.publish_batch(&images).unwrap(), 3);
+    for _ in 0..3 {
+        assert_eq!(rx.recv_timeout(DEADLINE).unwrap(), 30 * MIB);
+    }
+    c.quit().unwrap();
+    app.wait().unwrap().result().unwrap();
 }

@@ -124,6 +124,8 @@ const REQUESTS_PER_ROUND: usize = 256;
 /// Sessions remembered (for dropping a connection, and ignoring a dropped one) before the oldest
 /// memory is let go.
 const SESSIONS_REMEMBERED: usize = 65_536;
+/// Most frames of a request's routing envelope (routing id, REQ_CORRELATE id, delimiter).
+const ENVELOPE_FRAMES: usize = 4;
 
 thread_local! {
     static SERVE_CONTEXT: RefCell<Option<ServeContext>> = const { RefCell::new(None) };
@@ -341,6 +343,10 @@ impl Server<'_> {
         let mut more = first.more();
         let (mut count, mut bytes) = (0usize, 0usize);
         let mut over: Option<String> = None;
+        // The routing envelope (a REQ_CORRELATE request id, the empty delimiter) is not part of
+        // the request; it is always kept, so that an error reply reaches the client.
+        let mut envelope = 1;
+        let mut in_envelope = true;
         let limits = self.limits;
         while more {
             let Some(f) = Frame::recv(&mut self.router, 0).map_err(err)? else {
@@ -350,13 +356,19 @@ impl Server<'_> {
             if fd < 0 {
                 fd = f.source_fd();
             }
+            if in_envelope && envelope < ENVELOPE_FRAMES {
+                frames.push(f.data().to_vec());
+                envelope += 1;
+                in_envelope = !f.data().is_empty();
+                continue;
+            }
+            in_envelope = false;
             if over.is_some() {
                 continue;
             }
             count += 1;
             bytes += f.data().len();
-            // The envelope's delimiter is not part of the request.
-            if count > limits.max_frames + 1 {
+            if count > limits.max_frames {
                 over = Some(format!(
                     "the request has more than {} frames (max_frames)",
                     limits.max_frames
@@ -382,7 +394,7 @@ impl Server<'_> {
         Ok(Some(match over {
             None => Incoming::Request(frames),
             Some(why) => {
-                frames.truncate(2);
+                frames.truncate(envelope);
                 Incoming::TooLarge(frames, why)
             }
         }))
