@@ -144,11 +144,7 @@ impl Client {
                 "'{endpoint}' is not an endpoint (expected e.g. tcp://127.0.0.1:6000)"
             )));
         }
-        if options.poll_slice.is_zero() || options.long_poll.is_zero() {
-            return Err(Error::InvalidArgument(
-                "poll_slice and long_poll must be longer than zero".into(),
-            ));
-        }
+        options.validate()?;
         let mut client = Client {
             endpoint: endpoint.to_string(),
             options,
@@ -172,12 +168,8 @@ impl Client {
     /// Connects to `port` on `host` (an IPv6 address may be given without brackets) with the
     /// given options.
     pub fn connect_port_with(host: &str, port: u16, options: ClientOptions) -> Result<Client> {
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        Client::connect_with(&format!("tcp://{host}:{port}"), options)
+        let endpoint = crate::Target::port(host, port).resolve(&crate::LaunchEnv::default())?;
+        Client::connect_with(&endpoint, options)
     }
 
     /// The endpoint this client talks to.
@@ -229,7 +221,7 @@ impl Client {
             s.set_req_relaxed(true)?;
             s.set_req_correlate(true)?;
             s.set_linger(0)?;
-            if self.endpoint.contains('[') {
+            if wire::endpoint::is_ipv6(&self.endpoint) {
                 s.set_ipv6(true)?;
             }
             s.connect(&self.endpoint)?;
@@ -404,12 +396,7 @@ impl Client {
         timeout: Option<Duration>,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
-        if max == 0 || max > wire::MAX_BATCH as usize {
-            return Err(Error::InvalidArgument(format!(
-                "max must be 1..={} (got {max})",
-                wire::MAX_BATCH
-            )));
-        }
+        crate::options::batch_max(max as f64)?;
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             let wait = match deadline {

@@ -64,5 +64,6 @@ pub use zmq;
 /// The `uuid` crate of plugin ids.
 pub use uuid;
 
-/// The wire format of the plugin protocol (shared with the client crate).
-pub use event_engine_client::wire;
+/// The wire format of the plugin protocol: the `event-engine-protocol` crate, shared with the
+/// client (`event_engine_client::wire` is the same crate).
+pub use event_engine_protocol as wire;

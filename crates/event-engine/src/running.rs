@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use event_engine_client::wire;
+use event_engine_protocol as wire;
 use uuid::Uuid;
 
 use crate::bus::BusCounters;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_engine_client::wire::{self, ErrorCode, Request, WireError};
+use event_engine_protocol::{self as wire, ErrorCode, Request, WireError};
 use log::{debug, info, warn};
 use uuid::Uuid;
 
