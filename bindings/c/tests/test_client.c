@@ -246,6 +246,47 @@ static void test_disconnected(void) {
     close(listener);
 }
 
+/* More events than one request carries are split into requests of 65536 (the SDK core's
+ * batches, as in every SDK); the plugin is found through the launch environment. */
+static void test_publish_batch_splits(void) {
+    ee_app_t *app = NULL;
+    OK(ee_app_new(0, 0, &app));
+    OK(ee_app_add_external_plugin(app, "bulk", 0, NULL, 0));
+    ee_running_t *running = NULL;
+    OK(ee_app_start(app, &running));
+    uint16_t port = 0;
+    OK(ee_running_external_port(running, "bulk", &port));
+    char text[16];
+    snprintf(text, sizeof text, "%u", (unsigned)port);
+    setenv("EE_PLUGIN_PORT", text, 1);
+    unsetenv("EE_PLUGIN_ENDPOINT");
+    ee_client_t *c = NULL;
+    OK(ee_client_open(NULL, NULL, EE_NO_PORT, NULL, &c));
+    unsetenv("EE_PLUGIN_PORT");
+    const size_t count = 65536 + 7;
+    ee_bytes_t *events = (ee_bytes_t *)calloc(count, sizeof(ee_bytes_t));
+    CHECK(events != NULL && c != NULL);
+    if (events != NULL && c != NULL) {
+        for (size_t i = 0; i < count; i++) {
+            events[i] = text_bytes("Bulk");
+        }
+        size_t published = 0;
+        OK(ee_client_publish_batch(c, events, count, &published));
+        CHECK(published == count);
+        ee_plugin_stats_t stats;
+        OK(ee_client_stats(c, &stats));
+        CHECK(stats.published == count);
+        OK(ee_client_quit(c));
+    }
+    free(events);
+    ee_client_free(c);
+    ee_report_t *report = NULL;
+    OK(ee_running_wait(running, &report));
+    ee_report_free(report);
+    ee_running_free(running);
+    ee_app_free(app);
+}
+
 int main(void) {
     feeder_state state;
     memset(&state, 0, sizeof state);
@@ -438,5 +479,6 @@ int main(void) {
     ee_app_free(app);
 
     test_disconnected();
+    test_publish_batch_splits();
     return finish("test_client");
 }
