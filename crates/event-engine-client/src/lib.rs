@@ -37,6 +37,8 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod batch;
 mod client;
 mod error;

@@ -39,6 +39,8 @@
 //! App::new(0, 0).with_plugin(producer).with_plugin(consumer).run().unwrap();
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod errors;
 pub mod events;
 pub mod plugins;
