@@ -73,14 +73,26 @@ static int32_t feeder(ee_plugin_ctx_t *ctx, void *user_data) {
 
 typedef struct canceller_args {
     ee_cancel_t *token;
+    ee_running_t *running;
+    uint64_t sessions_before;
+    bool saw_the_request;
 } canceller_args;
 
+/* Cancels once the main thread's request has reached the engine (a new client's first receive
+ * opens a session, which the plugin's stats count), polled with a deadline: the call is then
+ * blocked in its wait, for no event ever comes. */
 static void *canceller(void *arg) {
     canceller_args *a = (canceller_args *)arg;
-    /* Let the main thread block first; the outcome does not depend on it (cancelling is
-     * sticky), only what is exercised does. */
-    struct timespec pause = {0, 100 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    for (int i = 0; i < 1000 && !a->saw_the_request; i++) {
+        ee_plugin_stats_t stats;
+        if (ee_running_plugin_stats(a->running, "ext", &stats, NULL) == EE_OK &&
+            stats.sessions > a->sessions_before) {
+            a->saw_the_request = true;
+        } else {
+            struct timespec pause = {0, 10 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
     ee_cancel_cancel(a->token);
     return NULL;
 }
@@ -410,21 +422,30 @@ int main(void) {
     OK(ee_client_stats(c, &stats));
     CHECK(stats.published == 4);
 
-    /* Cancelling from another thread ends a call that would block for ever. */
+    /* Cancelling from another thread ends a call that would block for ever (a second client,
+     * whose first receive the engine counts as a new session). */
+    ee_client_t *waiter = NULL;
+    OK(ee_client_connect_port("127.0.0.1", port, NULL, &waiter));
     ee_cancel_t *token = NULL;
-    OK(ee_client_cancel_token(c, &token));
+    OK(ee_client_cancel_token(waiter, &token));
     canceller_args args;
     args.token = token;
+    args.running = running;
+    args.saw_the_request = false;
+    OK(ee_running_plugin_stats(running, "ext", &stats, NULL));
+    args.sessions_before = stats.sessions;
     pthread_t thread;
     CHECK(pthread_create(&thread, NULL, canceller, &args) == 0);
     event = NULL;
-    CHECK_STATUS(ee_client_next(c, -1, &event), EE_INTERRUPTED);
+    CHECK_STATUS(ee_client_next(waiter, -1, &event), EE_INTERRUPTED);
     CHECK(event == NULL);
     pthread_join(thread, NULL);
+    CHECK(args.saw_the_request);
     OK(ee_cancel_reset(token));
-    OK(ee_client_next(c, 50, &event));
+    OK(ee_client_next(waiter, 50, &event));
     CHECK(event == NULL);
     ee_cancel_free(token);
+    ee_client_free(waiter);
 
     /* quit: the plugin is finished; the client is closed. */
     OK(ee_client_quit(c));

@@ -37,7 +37,8 @@ fn rust_version_is_what_the_lock_needs() {
         env!("CARGO_PKG_RUST_VERSION")
     );
     assert_eq!(
-        ours, needed,
+        ours,
+        needed,
         "rust-version {} is more than the lock needs ({needed:?}, {by}): lower it, or say why here",
         env!("CARGO_PKG_RUST_VERSION")
     );
