@@ -25,15 +25,24 @@ function tscPath() {
   return tsc;
 }
 
+/** What tsc reads: the JavaScript, napi's binding.d.ts and the configuration. */
+const SOURCES = ['index.js', 'errors.js', 'kinds.js', 'binding.js', 'binding.d.ts', 'tsconfig.json'];
+
 /**
- * Type-checks the package and writes its declarations into a new temporary folder.
+ * Type-checks the package and writes its declarations into a new temporary folder. tsc runs on a
+ * copy of the sources without the committed declarations, which it would otherwise read instead
+ * of the JavaScript they were made from (a stale kinds.d.ts would hide a new error kind).
  * @returns {{ status: number | null, output: string, dir: string }}
  */
 function generate() {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-types-src-'));
+  for (const f of SOURCES) fs.copyFileSync(path.join(pkgDir, f), path.join(work, f));
+  fs.symlinkSync(path.join(pkgDir, 'node_modules'), path.join(work, 'node_modules'), 'dir');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ee-types-'));
-  const r = spawnSync(process.execPath, [tscPath(), '-p', path.join(pkgDir, 'tsconfig.json'), '--outDir', dir], {
+  const r = spawnSync(process.execPath, [tscPath(), '-p', path.join(work, 'tsconfig.json'), '--outDir', dir], {
     encoding: 'utf8',
   });
+  fs.rmSync(work, { recursive: true, force: true });
   return { status: r.status, output: `${r.stdout}${r.stderr}`, dir };
 }
 
