@@ -10,7 +10,7 @@ use log::{info, warn};
 use crate::bus::{self, Bus, BusCounters};
 use crate::config::{EngineConfig, TcpSubscribers};
 use crate::errors::EngineError;
-use crate::external::{Counters, ServeContext};
+use crate::external::{Counters, PluginInfo, Served};
 use crate::gate::Gate;
 use crate::plugins::{ExternalPlugin, Plugin};
 use crate::report::{PluginKind, RunReport};
@@ -247,7 +247,14 @@ impl App {
             });
             let plugin_counters = Arc::new(Counters::default());
             counters.push((name, Arc::clone(&plugin_counters)));
-            let serve = ServeContext {
+            // The plugin's thread serves what was read from the plugin above: no method of it
+            // is called again.
+            let served = Served {
+                info: PluginInfo {
+                    name: described.0.clone(),
+                    id: described.1,
+                    filters: described.2.clone(),
+                },
                 counters: Arc::clone(&plugin_counters),
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
@@ -257,11 +264,7 @@ impl App {
                 &config,
                 described,
                 Some(plugin_counters),
-                Body::External {
-                    plugin: Arc::clone(plugin),
-                    router,
-                    serve,
-                },
+                Body::External { router, served },
             )?;
         }
         let Prepared {

@@ -27,9 +27,9 @@ use uuid::Uuid;
 
 use crate::bus::{BusCounters, STOP};
 use crate::errors::{EngineError, FailureKind, PluginFailure};
-use crate::external::{self, Counters, ServeContext};
+use crate::external::{self, Counters, Served};
 use crate::gate::Gate;
-use crate::plugins::{ExternalPlugin, Plugin};
+use crate::plugins::Plugin;
 use crate::report::{Outcome, PluginKind, PluginReport, RunReport};
 use crate::zmqx::EngineContext;
 
@@ -114,12 +114,9 @@ pub(crate) fn call_plugin<T>(
 pub(crate) enum Body {
     /// An internal plugin: `start(push, sub)`.
     Internal(Arc<Box<dyn Plugin>>),
-    /// An external plugin: `start(push, sub, router)`, the protocol server.
-    External {
-        plugin: Arc<Box<dyn ExternalPlugin>>,
-        router: zmq::Socket,
-        serve: ServeContext,
-    },
+    /// An external plugin: the protocol server on `router`, for the plugin described in
+    /// `served` (read from it once by `App::start`).
+    External { router: zmq::Socket, served: Served },
 }
 
 /// A plugin's thread, ready to spawn: its sockets are made and subscribed.
@@ -156,13 +153,8 @@ impl PluginThread {
                     }
                     match body {
                         Body::Internal(plugin) => guarded(|| plugin.start(push, sub)),
-                        Body::External {
-                            plugin,
-                            router,
-                            serve,
-                        } => {
-                            external::install(serve);
-                            guarded(|| plugin.start(push, sub, router))
+                        Body::External { router, served } => {
+                            guarded(|| external::serve(served, push, sub, router))
                         }
                     }
                 } else {
