@@ -1,7 +1,7 @@
 //! The application object: plugins, settings, and `run`.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -282,6 +282,7 @@ impl App {
             gate: Arc::clone(&gate),
             requested: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            phase: AtomicU8::new(crate::running::Phase::Starting as u8),
         });
         let bus_counters = Arc::new(BusCounters::default());
         let (publish, subscribe) = (bus.publish.clone(), bus.subscribe.clone());

@@ -58,7 +58,7 @@ mod zmqx;
 pub use app::App;
 pub use config::{AppConfig, EngineConfig, TcpSubscribers};
 pub use report::{Outcome, PluginKind, PluginReport, RunReport};
-pub use running::{EngineStats, ExternalEndpoint, RunningApp, StopHandle};
+pub use running::{EngineStats, ExternalEndpoint, Phase, RunningApp, StopHandle};
 
 /// The `zmq` crate the engine uses; plugins' sockets are of this version.
 pub use zmq;

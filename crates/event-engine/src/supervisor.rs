@@ -17,7 +17,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -31,6 +31,7 @@ use crate::external::{self, Counters, Served};
 use crate::gate::Gate;
 use crate::plugins::Plugin;
 use crate::report::{Outcome, PluginKind, PluginReport, RunReport};
+use crate::running::Phase;
 use crate::zmqx::EngineContext;
 
 /// How a plugin thread ended, before classification.
@@ -49,13 +50,20 @@ pub(crate) struct StopState {
     pub gate: Arc<Gate>,
     pub requested: AtomicBool,
     pub stopping: AtomicBool,
+    /// The run's [`Phase`], as a number (see `Phase::from_number`).
+    pub phase: AtomicU8,
 }
 
 impl StopState {
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
     pub(crate) fn stop(&self, requested: bool) {
         if requested {
             self.requested.store(true, Ordering::SeqCst);
         }
+        self.set_phase(Phase::Stopping);
         if !self.stopping.swap(true, Ordering::SeqCst) {
             info!(
                 "engine stopping ({})",
@@ -208,6 +216,7 @@ impl Supervisor {
                     "all {} plugin(s) subscribed; starting them",
                     self.plugins.len()
                 );
+                self.stop.set_phase(Phase::Running);
                 self.stop.gate.open();
             }
             Setup::Stopped => self.stop.stop(true),
@@ -290,6 +299,7 @@ impl Supervisor {
         let Some(timeout) = self.wait_for_external else {
             return Setup::Ready;
         };
+        self.stop.set_phase(Phase::WaitingForExternal);
         let deadline = Instant::now() + timeout;
         let mut connected = vec![false; self.monitors.len()];
         info!(
