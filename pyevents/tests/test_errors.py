@@ -6,48 +6,16 @@ socket that answers every request with a scripted reply (or not at all).
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import List, Optional
 
 import pytest
 import zmq
 
+from fake_engine import FakeEngine
+
 import pyevents
 from pyevents import errors
-
-
-class FakeEngine:
-    """Answers each request with `reply` (a list of frames); `reply=None` never answers."""
-
-    def __init__(self, reply: Optional[List[bytes]]) -> None:
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.ROUTER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.port = self.sock.bind_to_random_port("tcp://127.0.0.1")
-        self.reply = reply
-        self.requests: List[List[bytes]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        poller = zmq.Poller()
-        poller.register(self.sock, zmq.POLLIN)
-        while not self.stop.is_set():
-            if not poller.poll(20):
-                continue
-            frames = self.sock.recv_multipart()
-            split = frames.index(b"") + 1  # the REQ envelope ends with an empty frame
-            self.requests.append(frames[split:])
-            if self.reply is not None:
-                self.sock.send_multipart(frames[:split] + self.reply)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
-        self.ctx.term()
 
 
 @pytest.fixture

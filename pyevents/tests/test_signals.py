@@ -13,15 +13,14 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import pytest
-import zmq
 
 import pyevents
+from fake_engine import FakeEngine
 
 CHILD = Path(__file__).resolve().parent / "child.py"
 
@@ -33,44 +32,23 @@ def poll_until(condition: Callable[[], bool], what: str, timeout: float = 10.0) 
         time.sleep(0.01)
 
 
-class SilentEngine:
+class SilentEngine(FakeEngine):
     """An engine that answers `hello` (if told to) and nothing else, and records requests."""
 
+    HELLO = {
+        "protocol": 2, "versions": [1, 2], "engine": "silent", "name": "sensor",
+        "id": "0", "subscriptions": [], "max_batch": 65536, "max_pending": 100000,
+    }
+
     def __init__(self, answer_hello: bool) -> None:
-        self.ctx = zmq.Context()
-        self.sock = self.ctx.socket(zmq.ROUTER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.port = self.sock.bind_to_random_port("tcp://127.0.0.1")
         self.answer_hello = answer_hello
-        self.requests: List[bytes] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        FakeEngine.__init__(self, None)
 
-    def _serve(self) -> None:
-        hello = {
-            "protocol": 2, "versions": [1, 2], "engine": "silent", "name": "sensor",
-            "id": "0", "subscriptions": [], "max_batch": 65536, "max_pending": 100000,
-        }
-        poller = zmq.Poller()
-        poller.register(self.sock, zmq.POLLIN)
-        while not self.stop.is_set():
-            if not poller.poll(20):
-                continue
-            frames = self.sock.recv_multipart()
-            split = frames.index(b"") + 1
-            body = frames[split]
-            if body == b"plugin_command: hello" and self.answer_hello:
-                reply = [b"event-engine: hello protocol=2", json.dumps(hello).encode()]
-                self.sock.send_multipart(frames[:split] + reply)
-            else:
-                self.requests.append(body)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join()
-        self.sock.close()
-        self.ctx.term()
+    def answer(self, body: List[bytes]) -> Optional[List[bytes]]:
+        if body == [b"plugin_command: hello"] and self.answer_hello:
+            return [b"event-engine: hello protocol=2", json.dumps(self.HELLO).encode()]
+        self.requests.append(body)
+        return None
 
 
 def run_until_ready(mode: str, port: int) -> subprocess.Popen:
