@@ -275,6 +275,23 @@ pub(crate) fn tcp_endpoint(address: &str, port: u16) -> String {
     }
 }
 
+/// The endpoint a client on this host connects to for a bound `endpoint`: a wildcard address
+/// (`0.0.0.0`, `::`) becomes the matching loopback address (`127.0.0.1`, `[::1]`).
+pub(crate) fn connectable(endpoint: &str) -> String {
+    let Some(rest) = endpoint.strip_prefix("tcp://") else {
+        return endpoint.to_string();
+    };
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return endpoint.to_string();
+    };
+    let host = match host {
+        "0.0.0.0" | "*" => "127.0.0.1",
+        "[::]" | "::" | "[::0]" => "[::1]",
+        h => h,
+    };
+    format!("tcp://{host}:{port}")
+}
+
 /// Binds `socket` to TCP `address:port` (IPv6 enabled when the address is IPv6) and returns the
 /// endpoint actually bound (with the real port when `port` was 0).
 pub(crate) fn bind_tcp(
@@ -306,6 +323,15 @@ mod tests {
         assert_eq!(tcp_endpoint("127.0.0.1", 0), "tcp://127.0.0.1:*");
         assert_eq!(tcp_endpoint("0.0.0.0", 5559), "tcp://0.0.0.0:5559");
         assert_eq!(tcp_endpoint("::1", 7), "tcp://[::1]:7");
+    }
+
+    #[test]
+    fn wildcard_endpoints_become_connectable() {
+        assert_eq!(connectable("tcp://0.0.0.0:5559"), "tcp://127.0.0.1:5559");
+        assert_eq!(connectable("tcp://[::]:7"), "tcp://[::1]:7");
+        assert_eq!(connectable("tcp://10.1.2.3:7"), "tcp://10.1.2.3:7");
+        assert_eq!(connectable("tcp://[fe80::1]:7"), "tcp://[fe80::1]:7");
+        assert_eq!(connectable("tcp://127.0.0.1:7"), "tcp://127.0.0.1:7");
     }
 
     #[test]
