@@ -263,7 +263,14 @@ impl Supervisor {
         let report = self.report(outcomes);
         let Supervisor { control, stop, .. } = self;
         drop(control);
-        stop.ctx.terminate(Duration::from_secs(2));
+        // Plugins left running keep their sockets open: do not wait for them (the context
+        // finishes terminating in the background when they close).
+        let left_behind = returned.iter().any(|r| !r);
+        stop.ctx.terminate(if left_behind {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        });
         debug!("engine shut down");
         if let Setup::Failed(e) = setup {
             return Err(e);

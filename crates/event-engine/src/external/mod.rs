@@ -517,14 +517,16 @@ impl Server<'_> {
             };
             let bus = if full {
                 format!(
-                    "; its buffer is full (buffer_limit {}): the bus now waits for it, and so                      does every publisher",
+                    "; its buffer is full (buffer_limit {}): the bus now waits for it, and so \
+                     does every publisher",
                     self.buffer_limit
                 )
             } else {
                 String::new()
             };
             warn!(
-                "external plugin {} (port {}): {} event(s) wait for it, none asked for in {:.0?};                  {who}{bus}",
+                "external plugin {} (port {}): {} event(s) wait for it, none asked for in {:.0?}; \
+                 {who}{bus}",
                 self.info.name,
                 self.port,
                 self.buffer.len(),
