@@ -340,18 +340,27 @@ impl Client {
 
     /// v1: one request that is not `next_msg` (a publish, `quit`): on the main socket, or on the
     /// side one while a `next_msg` is outstanding there. `Ok(None)`: no reply within `wait`.
-    fn v1_request(&mut self, frame: &[u8], wait: Option<Duration>) -> Result<Option<Vec<Vec<u8>>>> {
+    fn v1_request(
+        &mut self,
+        frame: &[u8],
+        wait: Option<Duration>,
+        linger: Option<i32>,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
         let side = self.outstanding;
-        if side {
-            if self.side.is_none() {
-                self.side = Some(self.new_socket()?);
-            }
-            if let Some(s) = &self.side {
-                s.send(frame, 0)?;
-            }
-        } else {
-            self.socket()?.send(frame, 0)?;
+        if side && self.side.is_none() {
+            self.side = Some(self.new_socket()?);
         }
+        let socket = if side {
+            self.side
+                .as_ref()
+                .ok_or_else(|| Error::UnexpectedReply("no socket".into()))?
+        } else {
+            self.socket()?
+        };
+        if let Some(ms) = linger {
+            socket.set_linger(ms)?;
+        }
+        socket.send(frame, 0)?;
         let reply = self.v1_wait(side, wait, &mut || false);
         if !side && !matches!(reply, Ok(Some(_))) {
             // A REQ socket without its reply cannot send again.
@@ -717,7 +726,7 @@ impl Client {
         }
         for (i, event) in events.iter().enumerate() {
             let started = Instant::now();
-            let reply = self.v1_request(event.as_ref(), self.options.publish_timeout)?;
+            let reply = self.v1_request(event.as_ref(), self.options.publish_timeout, None)?;
             let Some(reply) = reply else {
                 return Err(Error::Disconnected {
                     endpoint: self.endpoint.clone(),
@@ -763,9 +772,10 @@ impl Client {
             return Ok(());
         }
         if self.options.protocol == Protocol::V1 {
-            // 0.2's events.py never read this reply; an engine that sends none is fine.
-            let wait = self.options.reply_timeout.min(Duration::from_secs(1));
-            let reply = self.v1_request(wire::QUIT, Some(wait));
+            // 0.2 engines send no reply to quit (ours does, at once): wait briefly, and let the
+            // socket linger so that the request leaves even if no reply comes.
+            let wait = self.options.reply_timeout.min(Duration::from_millis(200));
+            let reply = self.v1_request(wire::QUIT, Some(wait), Some(1000));
             self.closed = true;
             self.reset_socket();
             self.side = None;
