@@ -266,11 +266,17 @@ impl Supervisor {
         // Plugins left running keep their sockets open: do not wait for them (the context
         // finishes terminating in the background when they close).
         let left_behind = returned.iter().any(|r| !r);
-        stop.ctx.terminate(if left_behind {
+        let limit = if left_behind {
             Duration::from_millis(100)
         } else {
             Duration::from_secs(2)
-        });
+        };
+        if !stop.ctx.terminate(limit) && !left_behind {
+            warn!(
+                "a socket of this application is still open {limit:?} after every plugin finished \
+                 (a plugin kept its socket?); the context will close when it does"
+            );
+        }
         debug!("engine shut down");
         if let Setup::Failed(e) = setup {
             return Err(e);
