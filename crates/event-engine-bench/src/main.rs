@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo run --release -p event-engine-bench            # full run (a few minutes)
 //! cargo run --release -p event-engine-bench -- --smoke # tiny sizes, for CI
+//! cargo run --release -p event-engine-bench -- --only nats  # the NATS bridge (needs nats-server)
 //! ```
 //!
 //! Prints Markdown tables: events/s, the ratio to the raw ZeroMQ figure of the same run, and the
@@ -11,6 +12,7 @@
 
 mod engine;
 mod flows;
+mod nats;
 mod protocol;
 mod raw;
 mod table;
@@ -154,6 +156,9 @@ fn main() {
         );
         println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
     }
+    if run("nats") {
+        nats_tables(reps.min(3), smoke);
+    }
     if run("in") {
         let (v1, v2) = paired(
             reps.min(3),
@@ -168,4 +173,56 @@ fn main() {
             &[v1, v2],
         );
     }
+}
+
+/// The NATS bridge beside a raw async-nats client, against one nats-server of this run.
+fn nats_tables(reps: usize, smoke: bool) {
+    if std::process::Command::new(event_engine_testkit::nats::program())
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("\n(NATS bridge: skipped, nats-server is not installed)");
+        return;
+    }
+    let b = nats::bench();
+    for (size, n) in [(100usize, 200_000u64), (65_536, 5_000)] {
+        let n = if smoke { n / 100 } else { n };
+        let (raw, export) = paired(reps, || b.raw(n, size), || b.export(n, size));
+        let (raw2, import) = paired(reps, || b.raw(n, size), || b.import(n, size));
+        let raw = row("raw async-nats: publish -> subscriber", n, raw, None);
+        let base = raw.rate();
+        let export = row(
+            "bridge export: bus -> bridge -> subscriber",
+            n,
+            export,
+            Some(base),
+        );
+        let raw2 = row("raw async-nats again (the import's pair)", n, raw2, None);
+        let base2 = raw2.rate();
+        let import = row(
+            "bridge import: publisher -> bridge -> bus",
+            n,
+            import,
+            Some(base2),
+        );
+        table::print(
+            &format!("NATS bridge, core NATS on loopback, events of {size} B"),
+            &[raw, export, raw2, import],
+        );
+    }
+    let k = if smoke { 50 } else { 2000 };
+    let (raw, out, inn) = b.latency(k);
+    println!("\n### NATS bridge latency, events of 100 B, one at a time (median of {k})\n");
+    println!("| path | latency | added by the bridge |");
+    println!("|---|---:|---:|");
+    println!("| raw async-nats: publish -> subscriber | {raw:.0} µs | |");
+    println!(
+        "| bus -> bridge -> NATS subscriber | {out:.0} µs | {:.0} µs |",
+        out - raw
+    );
+    println!(
+        "| NATS publisher -> bridge -> bus | {inn:.0} µs | {:.0} µs |",
+        inn - raw
+    );
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use event_engine::errors::EngineError;
 use event_engine::events::EventType;
-use event_engine::plugins::FnPlugin;
+use event_engine::plugins::{FnPlugin, Plugin, PluginStats};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::config::{Collector, Generator};
 
@@ -33,6 +34,39 @@ pub fn generator(g: &Generator) -> FnPlugin {
 #[derive(Debug, Default)]
 pub struct Tally {
     pub per_filter: Mutex<BTreeMap<String, u64>>,
+    pub received: AtomicU64,
+    pub done: AtomicBool,
+}
+
+/// A collector: counts what it receives, and says so in `event-engine stats`.
+pub struct CollectorPlugin {
+    inner: FnPlugin,
+    tally: Arc<Tally>,
+}
+
+impl Plugin for CollectorPlugin {
+    fn start(&self, p: zmq::Socket, s: zmq::Socket) -> Result<(), EngineError> {
+        self.inner.start(p, s)
+    }
+    fn get_subscriptions(&self) -> Result<Vec<Box<dyn EventType>>, EngineError> {
+        self.inner.get_subscriptions()
+    }
+    fn get_id(&self) -> event_engine::uuid::Uuid {
+        self.inner.get_id()
+    }
+    fn get_name(&self) -> String {
+        self.inner.get_name()
+    }
+    fn stats(&self) -> Option<PluginStats> {
+        let state = if self.tally.done.load(Ordering::SeqCst) {
+            "finished"
+        } else {
+            "collecting"
+        };
+        Some(
+            PluginStats::new(state).counter("received", self.tally.received.load(Ordering::SeqCst)),
+        )
+    }
 }
 
 impl Tally {
@@ -48,7 +82,7 @@ impl Tally {
     }
 }
 
-pub fn collector(c: &Collector) -> (FnPlugin, Arc<Tally>) {
+pub fn collector(c: &Collector) -> (CollectorPlugin, Arc<Tally>) {
     let tally = Arc::new(Tally::default());
     let filters: Vec<(String, Vec<u8>)> = c
         .filters
@@ -83,13 +117,21 @@ pub fn collector(c: &Collector) -> (FnPlugin, Arc<Tally>) {
             if let Ok(mut m) = t.per_filter.lock() {
                 *m.entry(key).or_default() += 1;
             }
+            t.received.fetch_add(1, Ordering::SeqCst);
         }
+        t.done.store(true, Ordering::SeqCst);
         Ok(())
     });
     for f in &c.filters {
         plugin = plugin.subscribe(f.clone());
     }
-    (plugin, tally)
+    (
+        CollectorPlugin {
+            inner: plugin,
+            tally: Arc::clone(&tally),
+        },
+        tally,
+    )
 }
 
 use event_engine::zmq;

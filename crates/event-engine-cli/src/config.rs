@@ -112,6 +112,96 @@ pub struct CollectorDecl {
     pub timeout_ms: Option<u64>,
 }
 
+/// An export of a `[[bridges]]` entry: a filter (text), or a table.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum ExportDecl {
+    Text(String),
+    Table(ExportTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ExportTable {
+    pub filter: Option<String>,
+    pub hex: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// An import of a `[[bridges]]` entry: a subject, or a table with a filter prefix.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(untagged)]
+pub enum ImportDecl {
+    Subject(String),
+    Table(ImportTable),
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ImportTable {
+    pub subject: String,
+    pub prefix: Option<String>,
+    pub prefix_hex: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct JetStreamDecl {
+    pub stream: String,
+    pub durable: Option<String>,
+    pub create: Option<bool>,
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    pub replicas: Option<usize>,
+    pub deliver: Option<String>,
+    pub ack_wait_ms: Option<u64>,
+    pub domain: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthDecl {
+    pub token: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub nkey: Option<String>,
+    pub credentials: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsDecl {
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub ca: Vec<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// A `[[bridges]]` entry: a NATS bridge (crates/event-engine-nats).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct BridgeDecl {
+    pub name: String,
+    #[serde(default)]
+    pub servers: Vec<String>,
+    #[serde(default)]
+    pub subject_prefix: String,
+    #[serde(default)]
+    pub export: Vec<ExportDecl>,
+    #[serde(default)]
+    pub import: Vec<ImportDecl>,
+    pub jetstream: Option<JetStreamDecl>,
+    pub buffer: Option<usize>,
+    pub when_full: Option<String>,
+    pub auth: Option<AuthDecl>,
+    pub tls: Option<TlsDecl>,
+    pub origin: Option<String>,
+    pub drain_timeout_ms: Option<u64>,
+    pub request_timeout_ms: Option<u64>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -123,6 +213,8 @@ struct File {
     generators: Vec<GeneratorDecl>,
     #[serde(default)]
     collectors: Vec<CollectorDecl>,
+    #[serde(default)]
+    bridges: Vec<BridgeDecl>,
 }
 
 /// A launch command, checked.
@@ -173,6 +265,7 @@ pub struct AppConfig {
     pub plugins: Vec<Plugin>,
     pub generators: Vec<Generator>,
     pub collectors: Vec<Collector>,
+    pub bridges: Vec<event_engine_nats::BridgeConfig>,
 }
 
 fn err(path: &Path, key: &str, reason: impl std::fmt::Display) -> ConfigError {
@@ -367,12 +460,180 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
             timeout: c.timeout_ms.map(Duration::from_millis),
         });
     }
+    let mut bridges = Vec::new();
+    for (i, b) in file.bridges.iter().enumerate() {
+        let key = format!("bridges[{i}]");
+        check_name(path, &format!("{key}.name"), &b.name, &mut names)?;
+        bridges.push(bridge(path, &base, &key, b)?);
+    }
     Ok(AppConfig {
         engine,
         plugins,
         generators,
         collectors,
+        bridges,
     })
+}
+
+fn hex_bytes(path: &Path, key: &str, hex: &str) -> Result<Vec<u8>, ConfigError> {
+    event_engine::wire::from_hex(hex).ok_or_else(|| {
+        err(
+            path,
+            key,
+            format!("'{hex}' is not hex (two digits per byte)"),
+        )
+    })
+}
+
+/// A `[[bridges]]` entry, checked (paths relative to the file's directory).
+fn bridge(
+    path: &Path,
+    base: &Path,
+    key: &str,
+    b: &BridgeDecl,
+) -> Result<event_engine_nats::BridgeConfig, ConfigError> {
+    use event_engine_nats::{
+        Auth, BridgeConfig, DeliverFrom, Delivery, Export, Import, JetStream, WhenFull,
+    };
+    let at = |k: &str| format!("{key}.{k}");
+    let rel = |p: &PathBuf| {
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            base.join(p)
+        }
+    };
+    let mut c = BridgeConfig::new(b.name.clone());
+    c.servers = b.servers.clone();
+    c.subject_prefix = b.subject_prefix.clone();
+    for (j, e) in b.export.iter().enumerate() {
+        let k = at(&format!("export[{j}]"));
+        c.exports.push(match e {
+            ExportDecl::Text(t) => Export {
+                filter: Filter::new(t.clone()),
+                subject: None,
+            },
+            ExportDecl::Table(t) => {
+                let filter = match (&t.filter, &t.hex) {
+                    (Some(f), None) => Filter::new(f.clone()),
+                    (None, Some(h)) => Filter::bytes(format!("0x{h}"), hex_bytes(path, &k, h)?),
+                    _ => return Err(err(path, &k, "give one of filter or hex")),
+                };
+                Export {
+                    filter,
+                    subject: t.subject.clone(),
+                }
+            }
+        });
+    }
+    for (j, i) in b.import.iter().enumerate() {
+        let k = at(&format!("import[{j}]"));
+        c.imports.push(match i {
+            ImportDecl::Subject(s) => Import {
+                subject: s.clone(),
+                prefix: Vec::new(),
+            },
+            ImportDecl::Table(t) => Import {
+                subject: t.subject.clone(),
+                prefix: match (&t.prefix, &t.prefix_hex) {
+                    (Some(p), None) => p.as_bytes().to_vec(),
+                    (None, Some(h)) => hex_bytes(path, &k, h)?,
+                    (None, None) => Vec::new(),
+                    _ => return Err(err(path, &k, "give prefix or prefix_hex, not both")),
+                },
+            },
+        });
+    }
+    if let Some(j) = &b.jetstream {
+        let mut js = JetStream::new(j.stream.clone());
+        js.durable = j.durable.clone();
+        js.create = j.create.unwrap_or(true);
+        js.subjects = j.subjects.clone();
+        js.replicas = j.replicas.unwrap_or(1);
+        js.domain = j.domain.clone();
+        js.deliver = match j.deliver.as_deref() {
+            None | Some("all") => DeliverFrom::All,
+            Some("new") => DeliverFrom::New,
+            Some(other) => {
+                return Err(err(
+                    path,
+                    &at("jetstream.deliver"),
+                    format!("'{other}' is not one of \"all\", \"new\""),
+                ))
+            }
+        };
+        if let Some(ms) = j.ack_wait_ms {
+            js.ack_wait = Duration::from_millis(ms);
+        }
+        c.delivery = Delivery::JetStream(js);
+    }
+    if let Some(n) = b.buffer {
+        c.buffer = n;
+    }
+    c.when_full = match b.when_full.as_deref() {
+        None | Some("block") => WhenFull::Block,
+        Some("drop") => WhenFull::DropAndCount,
+        Some(other) => {
+            return Err(err(
+                path,
+                &at("when_full"),
+                format!("'{other}' is not one of \"block\", \"drop\""),
+            ))
+        }
+    };
+    if let Some(a) = &b.auth {
+        let given = [
+            a.token.is_some(),
+            a.user.is_some() || a.password.is_some(),
+            a.nkey.is_some(),
+            a.credentials.is_some(),
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err(err(
+                path,
+                &at("auth"),
+                "give one of token, user + password, nkey, credentials",
+            ));
+        }
+        c.auth = if let Some(t) = &a.token {
+            Auth::Token(t.clone())
+        } else if let Some(n) = &a.nkey {
+            Auth::NKey(n.clone())
+        } else if let Some(p) = &a.credentials {
+            Auth::CredentialsFile(rel(p))
+        } else {
+            match (&a.user, &a.password) {
+                (Some(u), Some(p)) => Auth::UserPassword(u.clone(), p.clone()),
+                (None, None) => Auth::None,
+                _ => return Err(err(path, &at("auth"), "user and password go together")),
+            }
+        };
+    }
+    if let Some(t) = &b.tls {
+        c.tls.required = t.required || !t.ca.is_empty() || t.cert.is_some();
+        c.tls.ca_files = t.ca.iter().map(rel).collect();
+        c.tls.client_cert = match (&t.cert, &t.key) {
+            (Some(cert), Some(k)) => Some((rel(cert), rel(k))),
+            (None, None) => None,
+            _ => return Err(err(path, &at("tls"), "cert and key go together")),
+        };
+    }
+    c.origin = b.origin.clone();
+    if let Some(ms) = b.drain_timeout_ms {
+        c.drain_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = b.request_timeout_ms {
+        c.request_timeout = Duration::from_millis(ms);
+    }
+    c.validate().map_err(|e| {
+        let msg = e.to_string();
+        let reason = msg
+            .strip_prefix(&format!("bridge '{}': ", b.name))
+            .unwrap_or(&msg)
+            .to_string();
+        err(path, key, reason)
+    })?;
+    Ok(c)
 }
 
 fn check_name(
@@ -468,6 +729,65 @@ mod tests {
         assert_eq!(c.plugins[1].port, 0);
         assert_eq!(c.generators[0].count, 10);
         assert_eq!(c.collectors[0].timeout, Some(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn bridges() {
+        let c = parse(
+            Path::new("/apps/edge/app.toml"),
+            r#"
+            [[bridges]]
+            name = "uplink"
+            servers = ["nats://10.0.0.1:4222", "nats://10.0.0.2:4222"]
+            subject_prefix = "traps.site1"
+            export = ["Detection", { hex = "0100" }, { filter = "Status", subject = "ops.status" }]
+            import = ["traps.cloud.Command", { subject = "sensors.>", prefix = "Sensor" }]
+            buffer = 500
+            when_full = "drop"
+
+            [bridges.jetstream]
+            stream = "TRAPS"
+            durable = "site1"
+            replicas = 3
+
+            [bridges.auth]
+            credentials = "uplink.creds"
+
+            [bridges.tls]
+            ca = ["ca.pem"]
+            "#,
+        )
+        .unwrap();
+        let b = &c.bridges[0];
+        assert_eq!(b.servers.len(), 2);
+        assert_eq!(b.export_subject(&b.exports[0]), "traps.site1.Detection");
+        assert_eq!(b.export_subject(&b.exports[1]), "traps.site1.0x0100");
+        assert_eq!(b.export_subject(&b.exports[2]), "ops.status");
+        assert_eq!(b.imports[1].prefix, b"Sensor");
+        assert_eq!(b.buffer, 500);
+        assert_eq!(b.when_full, event_engine_nats::WhenFull::DropAndCount);
+        assert_eq!(
+            b.auth,
+            event_engine_nats::Auth::CredentialsFile(PathBuf::from("/apps/edge/uplink.creds"))
+        );
+        assert!(b.tls.required);
+        match &b.delivery {
+            event_engine_nats::Delivery::JetStream(js) => assert_eq!(js.replicas, 3),
+            other => panic!("{other:?}"),
+        }
+        let e = parse_err("[[bridges]]\nname = \"b\"\n");
+        assert!(e.contains("bridges[0]: nothing to do"), "{e}");
+        let e = parse_err("[[bridges]]\nname = \"b\"\nexport = [\"A\"]\nwhen_full = \"maybe\"\n");
+        assert!(e.contains("bridges[0].when_full: 'maybe'"), "{e}");
+        let e = parse_err(
+            "[[bridges]]\nname = \"b\"\nimport = [\"x\"]\n[bridges.jetstream]\nstream = \"S\"\n",
+        );
+        assert!(
+            e.contains("bridges[0]: imports from a JetStream stream need a durable"),
+            "{e}"
+        );
+        let e = parse_err("[[bridges]]\nname = \"b\"\nexport = [\"A B\"]\n");
+        assert!(e.contains("space"), "{e}");
     }
 
     #[test]

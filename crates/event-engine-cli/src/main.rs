@@ -73,7 +73,7 @@ enum Command {
         #[arg(long, default_value_t = 5000)]
         timeout_ms: u64,
     },
-    /// Show the counters of a running engine's external plugins.
+    /// Show the counters of a running engine's plugins (external ones, and bridges with --ready).
     Stats {
         #[command(flatten)]
         target: target::Target,

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_engine::plugins::ExternalPluginSpec;
+use event_engine::plugins::{ExternalPluginSpec, Plugin};
 use event_engine::{App, Outcome, RunReport, RunningApp};
 use event_engine_client::{Client, ClientOptions};
 
@@ -27,6 +27,8 @@ struct Ready<'a> {
     subscribe: &'a str,
     subscribe_port: u16,
     plugins: std::collections::BTreeMap<&'a str, ReadyPlugin<'a>>,
+    /// Where `event-engine stats` reads the internal plugins' counters (the bridges').
+    stats: &'a str,
 }
 
 #[derive(serde::Serialize)]
@@ -35,7 +37,7 @@ struct ReadyPlugin<'a> {
     endpoint: &'a str,
 }
 
-fn write_ready(path: &Path, app: &RunningApp) -> Result<(), Error> {
+fn write_ready(path: &Path, app: &RunningApp, stats: &str) -> Result<(), Error> {
     let ready = Ready {
         pid: std::process::id(),
         publish: app.publish_endpoint(),
@@ -55,6 +57,7 @@ fn write_ready(path: &Path, app: &RunningApp) -> Result<(), Error> {
                 )
             })
             .collect(),
+        stats,
     };
     // Written whole, then renamed, so a reader never sees half a file.
     let tmp = path.with_extension("tmp");
@@ -277,10 +280,19 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
     for g in &config.generators {
         app = app.with_plugin(builtins::generator(g));
     }
+    let mut internal: Vec<(String, Arc<Box<dyn Plugin>>)> = Vec::new();
     for c in &config.collectors {
         let (plugin, tally) = builtins::collector(c);
         tallies.push((c.name.clone(), tally));
-        app = app.with_plugin(plugin);
+        let plugin: Arc<Box<dyn Plugin>> = Arc::new(Box::new(plugin));
+        internal.push((c.name.clone(), Arc::clone(&plugin)));
+        app = app.register_plugin(plugin);
+    }
+    for b in &config.bridges {
+        let bridge: Arc<Box<dyn Plugin>> =
+            Arc::new(Box::new(event_engine_nats::NatsBridge::new(b.clone())?));
+        internal.push((b.name.clone(), Arc::clone(&bridge)));
+        app = app.register_plugin(bridge);
     }
     for p in &config.plugins {
         let mut spec = ExternalPluginSpec::new(p.name.clone(), p.port);
@@ -312,6 +324,25 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
                 c.name, c.count
             );
         }
+        for b in &config.bridges {
+            let js = match &b.delivery {
+                event_engine_nats::Delivery::JetStream(js) => {
+                    format!(", JetStream stream {}", js.stream)
+                }
+                event_engine_nats::Delivery::Core => ", core NATS".to_string(),
+            };
+            eprintln!(
+                "event-engine:   {:<14} NATS bridge to {}{js}; {} export(s), {} import(s)",
+                b.name,
+                if b.servers.is_empty() {
+                    "nats://127.0.0.1:4222".to_string()
+                } else {
+                    b.servers.join(",")
+                },
+                b.exports.len(),
+                b.imports.len()
+            );
+        }
         for (e, p) in running.external_plugins().iter().zip(&config.plugins) {
             let cmd = p
                 .launch
@@ -326,8 +357,9 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             eprintln!("event-engine:   {:<14} {}{cmd}", e.name, e.endpoint);
         }
     }
+    let stats_server = crate::stats::serve(internal.clone())?;
     if let Some(f) = ready_file {
-        write_ready(f, &running)?;
+        write_ready(f, &running, &stats_server.endpoint)?;
     }
 
     let (tx, rx) = mpsc::channel();
@@ -442,6 +474,7 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             }
         }
     }
+    drop(stats_server);
     if let Some(f) = ready_file {
         // The endpoints are closed now; a stale file would point at them.
         let _ = std::fs::remove_file(f);
@@ -457,6 +490,20 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             .any(|p| matches!(p.outcome, Outcome::Failed(_)));
     if !quiet {
         print_summary(&report, &runner.procs, &tallies, started.elapsed());
+        for (name, p) in internal
+            .iter()
+            .filter(|(n, _)| config.bridges.iter().any(|b| &b.name == n))
+        {
+            if let Some(s) = p.stats() {
+                let counters: Vec<String> = s
+                    .counters
+                    .iter()
+                    .filter(|(_, v)| *v > 0)
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                eprintln!("event-engine:   {name:<14} {}", counters.join(", "));
+            }
+        }
     }
     Ok(if failed {
         ExitCode::from(1)

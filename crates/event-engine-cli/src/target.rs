@@ -27,6 +27,8 @@ struct ReadyFile {
     publish: String,
     subscribe: String,
     plugins: std::collections::BTreeMap<String, ReadyPlugin>,
+    #[serde(default)]
+    stats: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +100,11 @@ impl Target {
             return Ok(tcp(&c.engine.bind_address, port));
         }
         Err("say where the engine is: --ready FILE, --app FILE or --endpoint URL".into())
+    }
+
+    /// Where the internal plugins' counters are served (only the ready file says).
+    pub fn stats_endpoint(&self) -> Result<Option<String>, Error> {
+        Ok(self.read_ready()?.and_then(|r| r.stats))
     }
 
     /// Name and endpoint of every external plugin.

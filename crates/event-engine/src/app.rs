@@ -208,12 +208,14 @@ impl App {
         let (done_tx, done_rx) = mpsc::channel();
         let (accepted_tx, accepted_rx) = mpsc::channel();
         let mut prepared = Prepared::default();
+        let mut internal = Vec::new();
         for plugin in &self.plugins {
             let described = describe(
                 || plugin.get_name(),
                 || plugin.get_id(),
                 || plugin.get_subscriptions(),
             )?;
+            internal.push((described.0.clone(), Arc::clone(plugin)));
             prepared.add(
                 &ctx,
                 &config,
@@ -373,6 +375,7 @@ impl App {
             supervisor: Some(handle),
             bus: bus_counters,
             counters,
+            internal,
         })
     }
 }

@@ -33,6 +33,53 @@ pub trait Plugin: Sync + Send {
 
     /// Returns the name for the plugin
     fn get_name(&self) -> String;
+
+    /// Live counters of the plugin, if it keeps any: read by [`crate::RunningApp::plugin_stats`]
+    /// (and `event-engine stats`) from another thread while the plugin runs. `None` (the default)
+    /// for plugins that keep none.
+    fn stats(&self) -> Option<PluginStats> {
+        None
+    }
+}
+
+/// What an internal plugin reports about itself while it runs ([`Plugin::stats`]).
+///
+/// ```
+/// use event_engine::plugins::PluginStats;
+///
+/// let s = PluginStats::new("connected").counter("exported", 10).counter("backlog", 0);
+/// assert_eq!(s.get("exported"), Some(10));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PluginStats {
+    /// A word or two on the plugin's state, e.g. `connected` or `reconnecting`.
+    pub state: String,
+    /// Named counters and gauges, in the order the plugin wants them shown.
+    pub counters: Vec<(String, u64)>,
+}
+
+impl PluginStats {
+    /// Stats in `state`, with no counters yet.
+    pub fn new(state: impl Into<String>) -> Self {
+        PluginStats {
+            state: state.into(),
+            counters: Vec::new(),
+        }
+    }
+
+    /// Adds a counter.
+    pub fn counter(mut self, name: impl Into<String>, value: u64) -> Self {
+        self.counters.push((name.into(), value));
+        self
+    }
+
+    /// The value of the counter called `name`.
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.counters
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| *v)
+    }
 }
 
 /// Public API for defining external plugins. External plugins are plugins that will run in a separate process from the main

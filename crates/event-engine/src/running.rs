@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::bus::BusCounters;
 use crate::errors::EngineError;
 use crate::external::Counters;
+use crate::plugins::{Plugin, PluginStats};
 use crate::report::RunReport;
 use crate::supervisor::{panic_message, StopState};
 
@@ -82,6 +83,8 @@ pub struct RunningApp {
     pub(crate) supervisor: Option<JoinHandle<Result<RunReport, EngineError>>>,
     pub(crate) bus: Arc<BusCounters>,
     pub(crate) counters: Vec<(String, Arc<Counters>)>,
+    /// The internal plugins, for [`RunningApp::plugin_stats`].
+    pub(crate) internal: Vec<(String, Arc<Box<dyn Plugin>>)>,
 }
 
 impl RunningApp {
@@ -141,6 +144,21 @@ impl RunningApp {
                 .map(|(name, c)| c.snapshot(name))
                 .collect(),
         }
+    }
+
+    /// The live counters of every internal plugin that keeps some ([`Plugin::stats`]), by name,
+    /// in registration order. A plugin whose `stats` panics is left out.
+    pub fn plugin_stats(&self) -> Vec<(String, PluginStats)> {
+        self.internal
+            .iter()
+            .filter_map(|(name, p)| {
+                let stats = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| p.stats()));
+                match stats {
+                    Ok(Some(s)) => Some((name.clone(), s)),
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
     /// Waits until every plugin is done and the engine has shut down (its ports are free).
