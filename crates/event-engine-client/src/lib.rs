@@ -31,6 +31,6 @@ mod client;
 mod error;
 pub mod wire;
 
-pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck};
+pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol};
 pub use error::{Error, ErrorKind, Result};
 pub use wire::{Hello, Stats};
