@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use event_engine_client::{CancelToken, Client, ClientOptions, Error, Target};
+use event_engine_client::{
+    options as rules, CancelToken, Client, ClientOptions, Error, Protocol, Target,
+};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyType};
@@ -69,6 +71,7 @@ pub struct Plugin {
     closed: AtomicBool,
     /// The client's `last_seq`, 0 for none (sequence numbers start at 1).
     last_seq: AtomicU64,
+    protocol: Protocol,
 }
 
 fn invalid(py: Python<'_>, e: Error) -> PyErr {
@@ -178,12 +181,15 @@ impl Plugin {
     /// reconnecting; `retries`: how many times a request that is safe to repeat is sent again;
     /// `publish_timeout`: how long a publish may wait while the bus is full (`None`: no limit);
     /// `long_poll`: longest single wait asked of the engine. Times are in seconds.
+    /// `protocol=1` speaks only event-engine 0.2's v1 bytes (for a 0.2 engine; what
+    /// `pyevents.events` uses): one event per receive, each delivered once, no `info`, `stats`
+    /// or `ack`.
     #[new]
     #[allow(clippy::too_many_arguments)] // a Python signature with keyword arguments
     #[pyo3(signature = (port = None, host = None, *, endpoint = None, reply_timeout = 5.0,
-                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0),
+                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0, protocol = 2),
            text_signature = "(port=None, host=None, *, endpoint=None, reply_timeout=5.0, \
-                             retries=3, publish_timeout=30.0, long_poll=1.0)")]
+                             retries=3, publish_timeout=30.0, long_poll=1.0, protocol=2)")]
     fn new(
         py: Python<'_>,
         port: Option<i64>,
@@ -193,12 +199,14 @@ impl Plugin {
         retries: u32,
         publish_timeout: Option<f64>,
         long_poll: f64,
+        protocol: i64,
     ) -> PyResult<Plugin> {
         let target = Target {
             port,
             host,
             endpoint,
         };
+        let protocol = rules::protocol(protocol).map_err(|e| invalid(py, e))?;
         let options = ClientOptions {
             reply_timeout: duration_from_secs("reply_timeout", reply_timeout)
                 .map_err(|e| invalid(py, e))?,
@@ -209,6 +217,7 @@ impl Plugin {
                 .map_err(|e| invalid(py, e))?,
             poll_slice: POLL_SLICE,
             long_poll: duration_from_secs("long_poll", long_poll).map_err(|e| invalid(py, e))?,
+            protocol,
             ..ClientOptions::default()
         };
         let mut client = Client::open(&target, options).map_err(|e| errors::to_py(py, e))?;
@@ -233,7 +242,17 @@ impl Plugin {
             signal,
             closed: AtomicBool::new(false),
             last_seq: AtomicU64::new(0),
+            protocol,
         })
+    }
+
+    /// The protocol this plugin speaks: 2, or 1 (event-engine 0.2's bytes).
+    #[getter]
+    fn protocol(&self) -> u32 {
+        match self.protocol {
+            Protocol::V1 => 1,
+            Protocol::V2 => 2,
+        }
     }
 
     /// The endpoint this plugin talks to, e.g. `tcp://127.0.0.1:6000`.

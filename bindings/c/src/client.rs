@@ -69,6 +69,7 @@ impl From<&ee_client_options_t> for ClientOptions {
             publish_timeout: timeout_arg(o.publish_timeout_ms),
             poll_slice: Duration::from_millis(o.poll_slice_ms),
             long_poll: Duration::from_millis(o.long_poll_ms),
+            ..ClientOptions::default()
         }
     }
 }

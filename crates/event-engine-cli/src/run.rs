@@ -554,7 +554,17 @@ fn print_summary(
         let counters = p
             .stats
             .as_ref()
-            .map(|s| format!("; received {}, published {}", s.delivered, s.published))
+            .map(|s| {
+                let waiting = if s.buffered > 0 {
+                    format!(", {} never asked for", s.buffered)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "; received {}, published {}{waiting}",
+                    s.delivered, s.published
+                )
+            })
             .or_else(|| {
                 tallies
                     .iter()

@@ -50,7 +50,7 @@ mod target;
 pub use event_engine_protocol as wire;
 
 pub use batch::PublishError;
-pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck};
+pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol};
 pub use error::{Error, ErrorKind, Result};
 pub use launch::LaunchEnv;
 pub use target::Target;

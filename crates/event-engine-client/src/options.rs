@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use crate::client::ClientOptions;
+use crate::client::{ClientOptions, Protocol};
 use crate::error::{Error, Result};
 use crate::wire::MAX_BATCH;
 
@@ -148,6 +148,15 @@ pub fn whole(name: &str, value: f64, min: u64, max: u64) -> Result<u64> {
 /// The `max` of a receive: a whole number from 1 to the protocol's largest batch.
 pub fn batch_max(value: f64) -> Result<usize> {
     whole("max", value, 1, u64::from(MAX_BATCH)).map(|n| n as usize)
+}
+
+/// A protocol version: 1 ([`Protocol::V1`]) or 2 ([`Protocol::V2`]).
+pub fn protocol(version: i64) -> Result<Protocol> {
+    match version {
+        1 => Ok(Protocol::V1),
+        2 => Ok(Protocol::V2),
+        other => Err(invalid(format!("protocol must be 1 or 2, got {other}"))),
+    }
 }
 
 /// A TCP port: a whole number from 1 to 65535.

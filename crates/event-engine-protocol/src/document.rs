@@ -64,14 +64,21 @@ pub struct Stats {
     pub acked: u64,
     /// Events delivered and not yet acknowledged (held for redelivery).
     pub pending: u64,
-    /// Events taken off the bus and not yet delivered (held while the plugin publishes).
+    /// Events taken off the bus and not yet delivered: they wait for the plugin's process to ask
+    /// (at most the engine's `buffer_limit`; when full, the bus waits for this plugin).
     pub buffered: u64,
     /// Events published by the plugin.
     pub published: u64,
     /// Requests answered with an error.
     pub errors: u64,
-    /// Client connections that took over the plugin's queue.
+    /// v2 client sessions (connections sending `recv`) that took over the plugin's queue; v1
+    /// `next_msg` requests are not counted, since each reply is a delivery whatever the
+    /// connection.
     pub sessions: u64,
+    /// TCP connections open to the plugin's port now (0: no process is connected). Absent from
+    /// the stats of engines before 0.3.1 (read as 0).
+    #[serde(default)]
+    pub connections: u64,
 }
 
 /// Lower-case hex of `bytes`.

@@ -54,8 +54,8 @@ pub fn bind(address: &str, port: u16) -> String {
 /// the wildcard addresses (`0.0.0.0`, `::`) become the loopback address of their family.
 pub fn connectable(bound: &str) -> &str {
     match bound.trim_start_matches('[').trim_end_matches(']') {
-        "0.0.0.0" | "" => DEFAULT_HOST,
-        "::" => "::1",
+        "0.0.0.0" | "*" | "" => DEFAULT_HOST,
+        "::" | "::0" => "::1",
         _ => bound,
     }
 }

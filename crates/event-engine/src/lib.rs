@@ -50,13 +50,14 @@ mod bus;
 mod config;
 mod external;
 mod gate;
+mod ports;
 mod report;
 mod running;
 mod supervisor;
 mod zmqx;
 
 pub use app::App;
-pub use config::{AppConfig, EngineConfig, TcpSubscribers};
+pub use config::{AppConfig, EngineConfig, TcpSubscribers, BIND_ADDRESS_ENV, DEFAULT_BIND_ADDRESS};
 pub use report::{Outcome, PluginKind, PluginReport, RunReport};
 pub use running::{EngineStats, ExternalEndpoint, Phase, RunningApp, StopHandle};
 

@@ -114,8 +114,8 @@ impl fmt::Display for RunReport {
             if let Some(s) = &p.stats {
                 write!(
                     f,
-                    " [delivered {} redelivered {} published {} pending {}]",
-                    s.delivered, s.redelivered, s.published, s.pending
+                    " [delivered {} redelivered {} published {} pending {} buffered {}]",
+                    s.delivered, s.redelivered, s.published, s.pending, s.buffered
                 )?;
             }
             writeln!(f)?;

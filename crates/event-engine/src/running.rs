@@ -24,7 +24,10 @@ pub struct ExternalEndpoint {
     pub id: Uuid,
     /// The TCP port its process connects to (the real one when the plugin asked for port 0).
     pub port: u16,
-    /// The bound endpoint, e.g. `tcp://127.0.0.1:6000`.
+    /// The endpoint a process on this host connects to, e.g. `tcp://127.0.0.1:6000` (for a
+    /// wildcard bind address, `0.0.0.0` or `::`, the loopback address: `tcp://127.0.0.1:6000`,
+    /// `tcp://[::1]:6000`). This is what `event-engine run` gives its plugins as
+    /// `EE_PLUGIN_ENDPOINT`.
     pub endpoint: String,
 }
 
@@ -117,7 +120,8 @@ impl RunningApp {
         Phase::from_number(self.stop.state.phase.load(Ordering::SeqCst))
     }
 
-    /// The bound TCP endpoint of the publish (incoming) socket.
+    /// The TCP endpoint of the publish (incoming) socket, as a client on this host connects to it
+    /// (a wildcard bind address is given as the loopback address).
     pub fn publish_endpoint(&self) -> &str {
         &self.publish.0
     }
@@ -127,7 +131,8 @@ impl RunningApp {
         self.publish.1
     }
 
-    /// The bound TCP endpoint of the subscribe (outgoing) socket.
+    /// The TCP endpoint of the subscribe (outgoing) socket, as a client on this host connects to
+    /// it (a wildcard bind address is given as the loopback address).
     pub fn subscribe_endpoint(&self) -> &str {
         &self.subscribe.0
     }

@@ -70,7 +70,7 @@ impl EngineContext {
 
     /// Terminates the context, waiting at most `limit` for sockets that are still open (a plugin
     /// that kept its socket). Returns whether termination completed in time; if not, it completes
-    /// in the background once the last socket closes.
+    /// in the background once the last socket closes (the caller says so).
     pub(crate) fn terminate(self: &Arc<Self>, limit: Duration) -> bool {
         if self.terminated.swap(true, Ordering::AcqRel) {
             return true;
@@ -93,17 +93,7 @@ impl EngineContext {
             warn!("could not spawn the context terminator; the context is left open");
             return false;
         }
-        match rx.recv_timeout(limit) {
-            Ok(()) => true,
-            Err(_) => {
-                warn!(
-                    "a socket of this application is still open {:?} after every plugin finished \
-                     (a plugin kept its socket?); the context will close when it does",
-                    limit
-                );
-                false
-            }
-        }
+        rx.recv_timeout(limit).is_ok()
     }
 }
 
@@ -267,6 +257,21 @@ pub(crate) fn tcp_endpoint(address: &str, port: u16) -> String {
     crate::wire::endpoint::bind(address, port)
 }
 
+/// The endpoint a client on this host connects to for a bound `endpoint`: a wildcard address
+/// (`0.0.0.0`, `::`) becomes the matching loopback address (`127.0.0.1`, `[::1]`).
+pub(crate) fn connectable(endpoint: &str) -> String {
+    let port = endpoint
+        .strip_prefix("tcp://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)));
+    match port {
+        Some((host, port)) => {
+            crate::wire::endpoint::tcp(crate::wire::endpoint::connectable(host), port)
+        }
+        None => endpoint.to_string(),
+    }
+}
+
 /// Binds `socket` to TCP `address:port` (IPv6 enabled when the address is IPv6) and returns the
 /// endpoint actually bound (with the real port when `port` was 0).
 pub(crate) fn bind_tcp(
@@ -294,6 +299,15 @@ mod tests {
         assert_eq!(tcp_endpoint("127.0.0.1", 0), "tcp://127.0.0.1:*");
         assert_eq!(tcp_endpoint("0.0.0.0", 5559), "tcp://0.0.0.0:5559");
         assert_eq!(tcp_endpoint("::1", 7), "tcp://[::1]:7");
+    }
+
+    #[test]
+    fn wildcard_endpoints_become_connectable() {
+        assert_eq!(connectable("tcp://0.0.0.0:5559"), "tcp://127.0.0.1:5559");
+        assert_eq!(connectable("tcp://[::]:7"), "tcp://[::1]:7");
+        assert_eq!(connectable("tcp://10.1.2.3:7"), "tcp://10.1.2.3:7");
+        assert_eq!(connectable("tcp://[fe80::1]:7"), "tcp://[fe80::1]:7");
+        assert_eq!(connectable("tcp://127.0.0.1:7"), "tcp://127.0.0.1:7");
     }
 
     #[test]

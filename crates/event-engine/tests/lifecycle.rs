@@ -35,6 +35,7 @@ fn failing_and_panicking_plugins_are_named_and_the_ports_are_free_again() {
         panic!("index out of range")
     });
     let app = App::new(0, 0)
+        .stop_on_failure(true)
         .with_plugin(failing)
         .with_plugin(panicking)
         .with_plugin(waits_forever("waiting-plugin"))

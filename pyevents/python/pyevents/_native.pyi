@@ -86,7 +86,11 @@ class Plugin:
         retries: int = 3,
         publish_timeout: Optional[float] = 30.0,
         long_poll: float = 1.0,
+        protocol: int = 2,
     ) -> None: ...
+    @property
+    def protocol(self) -> int:
+        """The protocol this plugin speaks: 2, or 1 (0.2's bytes; see docs/python.md)."""
     @property
     def endpoint(self) -> str: ...
     @property

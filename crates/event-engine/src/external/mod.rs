@@ -4,8 +4,13 @@
 //! requests on a ROUTER socket bound to the plugin's TCP port, hands out the events of the
 //! plugin's SUB socket through its delivery [`window`], and publishes what the process sends.
 //! The ROUTER socket is what makes the protocol robust: requests from a dead process never wedge
-//! the thread, a restarted process is recognised as a new session (and gets the unacknowledged
+//! the thread, a restarted v2 process is recognised as a new session (and gets the unacknowledged
 //! events again), and a request can wait for events while other requests are answered.
+//!
+//! The thread takes its plugin's events off the bus as they come, whether or not a request
+//! waits, into a buffer of at most `buffer_limit` events: a process that is not connected (or not
+//! reading) holds up the bus only once that buffer is full, and the thread says so (a warning
+//! naming the plugin, its port, how many events wait and whether a process is connected).
 
 mod window;
 
@@ -40,6 +45,8 @@ pub(crate) struct Counters {
     published: AtomicU64,
     errors: AtomicU64,
     sessions: AtomicU64,
+    /// TCP connections open to the plugin's port (kept by the engine's port monitor).
+    pub(crate) connections: AtomicU64,
 }
 
 impl Counters {
@@ -55,6 +62,7 @@ impl Counters {
             published: get(&self.published),
             errors: get(&self.errors),
             sessions: get(&self.sessions),
+            connections: get(&self.connections),
         }
     }
 }
@@ -70,6 +78,8 @@ pub(crate) struct Served {
     pub counters: Arc<Counters>,
     pub max_pending: usize,
     pub buffer_limit: usize,
+    /// The bound TCP port, for messages.
+    pub port: u16,
 }
 
 impl Served {
@@ -81,8 +91,26 @@ impl Served {
             counters: Arc::default(),
             max_pending: config.max_pending,
             buffer_limit: config.buffer_limit,
+            port: 0,
         }
     }
+}
+
+/// How long events may wait, with no request asking for them, before the engine warns: when no
+/// process is connected to the plugin's port, and when one is (it may just be slow).
+const STALL_WARN_UNCONNECTED: Duration = Duration::from_secs(3);
+const STALL_WARN_CONNECTED: Duration = Duration::from_secs(30);
+/// Least time between two warnings about the same plugin.
+const WARN_EVERY: Duration = Duration::from_secs(30);
+
+/// Watches for events that wait with nobody asking for them, and rate-limits the warnings.
+#[derive(Default)]
+struct Stall {
+    /// Since when events have waited with no consuming request.
+    since: Option<Instant>,
+    last_warning: Option<Instant>,
+    /// A warning was given in the current stall (so its end is worth an info line).
+    warned: bool,
 }
 
 /// Serves the protocol until the plugin process sends `quit` (Ok) or the engine shuts the
@@ -98,6 +126,7 @@ pub(crate) fn serve(
         counters,
         max_pending,
         buffer_limit,
+        port,
     } = served;
     let info = &info;
     let hello = wire::Hello {
@@ -120,12 +149,13 @@ pub(crate) fn serve(
         sub,
         router,
         window: Window::new(max_pending),
-        backlog: VecDeque::new(),
+        buffer: VecDeque::new(),
         buffer_limit,
+        port,
         waiting: None,
         counters,
         hello: Box::new(hello),
-        warned_buffer_full: false,
+        stall: Stall::default(),
     };
     debug!("external plugin {} ({}) serving", info.name, info.id);
     server.run()
@@ -156,13 +186,14 @@ struct Server<'a> {
     sub: zmq::Socket,
     router: zmq::Socket,
     window: Window,
-    /// Events taken off the bus while a publish waited for room (see `publish`).
-    backlog: VecDeque<Vec<u8>>,
+    /// Events taken off the bus and not yet delivered, oldest first, at most `buffer_limit`.
+    buffer: VecDeque<Vec<u8>>,
     buffer_limit: usize,
+    port: u16,
     waiting: Option<Waiting>,
     counters: Arc<Counters>,
     hello: Box<wire::Hello>,
-    warned_buffer_full: bool,
+    stall: Stall,
 }
 
 impl Server<'_> {
@@ -183,16 +214,18 @@ impl Server<'_> {
             if self.waiting.is_some() {
                 self.try_fulfill()?;
             }
-            let mut timeout: i64 = -1;
+            self.fill_buffer()?;
+            let now = Instant::now();
+            let mut wake: Option<Instant> = self.watch(now);
             if let Some(deadline) = self.waiting.as_ref().and_then(|w| w.deadline) {
-                let now = Instant::now();
                 if deadline <= now {
                     self.reply_no_events()?;
                 } else {
-                    timeout = ceil_ms(deadline - now);
+                    wake = Some(wake.map_or(deadline, |w| w.min(deadline)));
                 }
             }
-            let want_events = self.waiting.is_some();
+            let timeout = wake.map_or(-1, |w| ceil_ms(w.saturating_duration_since(now)).max(1));
+            let want_events = self.buffer.len() < self.buffer_limit;
             let mut items = [
                 self.router.as_poll_item(zmq::POLLIN),
                 self.sub.as_poll_item(if want_events {
@@ -298,7 +331,15 @@ impl Server<'_> {
             }
         };
         match request {
-            Request::NextMsg => self.consume(session, envelope, None, Wait::V1, None)?,
+            Request::NextMsg => {
+                // v1: whatever it is handed is delivered (0.2's semantics); no session rules.
+                self.waiting = Some(Waiting {
+                    session,
+                    envelope: envelope.to_vec(),
+                    kind: Wait::V1,
+                    deadline: None,
+                });
+            }
             Request::Recv {
                 max,
                 timeout_ms,
@@ -389,16 +430,97 @@ impl Server<'_> {
         Ok(())
     }
 
-    /// Takes the next event off the bus (the backlog first) without blocking.
+    /// Takes the next event off the bus (the buffer first) without blocking.
     fn next_from_bus(&mut self) -> Result<Option<Vec<u8>>, EngineError> {
-        if let Some(e) = self.backlog.pop_front() {
+        if let Some(e) = self.buffer.pop_front() {
             return Ok(Some(e));
         }
+        self.recv_bus()
+    }
+
+    fn recv_bus(&self) -> Result<Option<Vec<u8>>, EngineError> {
         match self.sub.recv_bytes(zmq::DONTWAIT) {
             Ok(e) => Ok(Some(e)),
             Err(zmq::Error::EAGAIN) => Ok(None),
             Err(e) => Err(EngineError::EngineExtSubSocketRcvError(self.id(), e)),
         }
+    }
+
+    /// Takes what the bus holds for this plugin into the buffer, up to `buffer_limit`, so that
+    /// the bus is never held up by a process that is not asking (until the buffer is full).
+    fn fill_buffer(&mut self) -> Result<(), EngineError> {
+        let before = self.buffer.len();
+        while self.buffer.len() < self.buffer_limit {
+            match self.recv_bus()? {
+                Some(e) => self.buffer.push_back(e),
+                None => break,
+            }
+        }
+        if self.buffer.len() != before {
+            self.update_gauges();
+        }
+        Ok(())
+    }
+
+    /// Warns (at a bounded rate) while events wait and no request asks for them; returns when
+    /// to look again.
+    fn watch(&mut self, now: Instant) -> Option<Instant> {
+        let stalled = !self.buffer.is_empty() && self.waiting.is_none();
+        if !stalled {
+            if self.stall.warned {
+                info!(
+                    "external plugin {} (port {}): its process asks for events again ({} waiting)",
+                    self.info.name,
+                    self.port,
+                    self.buffer.len()
+                );
+            }
+            self.stall.since = None;
+            self.stall.warned = false;
+            return None;
+        }
+        let since = *self.stall.since.get_or_insert(now);
+        let connections = self.counters.connections.load(Ordering::Relaxed);
+        let full = self.buffer.len() >= self.buffer_limit;
+        let patience = if connections == 0 {
+            STALL_WARN_UNCONNECTED
+        } else {
+            STALL_WARN_CONNECTED
+        };
+        let due = self
+            .stall
+            .last_warning
+            .map_or(now, |last| last + WARN_EVERY)
+            .max(since + patience);
+        // A full buffer holds up the bus: say so at once (the first time in this stall).
+        if now >= due || (full && !self.stall.warned) {
+            let who = if connections == 0 {
+                "no process is connected to its port".to_string()
+            } else {
+                format!("{connections} connection(s) open, but no request asks for events")
+            };
+            let bus = if full {
+                format!(
+                    "; its buffer is full (buffer_limit {}): the bus now waits for it, and so \
+                     does every publisher",
+                    self.buffer_limit
+                )
+            } else {
+                String::new()
+            };
+            warn!(
+                "external plugin {} (port {}): {} event(s) wait for it, none asked for in {:.0?}; \
+                 {who}{bus}",
+                self.info.name,
+                self.port,
+                self.buffer.len(),
+                now - since
+            );
+            self.stall.last_warning = Some(now);
+            self.stall.warned = true;
+            return Some(now + WARN_EVERY);
+        }
+        Some(due)
     }
 
     /// Answers the waiting request if events are available.
@@ -407,7 +529,7 @@ impl Server<'_> {
             return Ok(());
         };
         let max = match waiting.kind {
-            Wait::V1 => 1,
+            Wait::V1 => return self.fulfill_v1(),
             Wait::Batch { max } => max,
         };
         while self.window.redeliverable() < max && self.window.room() > 0 {
@@ -425,13 +547,10 @@ impl Server<'_> {
             return Ok(());
         }
         let redelivered = batch.iter().take_while(|o| o.redelivered).count();
-        let reply = match waiting.kind {
-            Wait::V1 => Reply::Event(batch[0].data),
-            Wait::Batch { .. } => Reply::Events {
-                seq: batch[0].seq,
-                redelivered: redelivered as u32,
-                events: batch.iter().map(|o| o.data).collect(),
-            },
+        let reply = Reply::Events {
+            seq: batch[0].seq,
+            redelivered: redelivered as u32,
+            events: batch.iter().map(|o| o.data).collect(),
         };
         let sent = self.send_reply(&waiting.envelope, &reply)?;
         drop(reply);
@@ -445,6 +564,41 @@ impl Server<'_> {
         } else {
             debug!(
                 "external plugin {}: client left before its reply; {n} event(s) stay pending",
+                self.info.name
+            );
+        }
+        self.update_gauges();
+        Ok(())
+    }
+
+    /// Answers a waiting v1 `next_msg` with the oldest unacknowledged event, or the next one off
+    /// the bus; once sent it is delivered and acknowledged (0.2's semantics).
+    fn fulfill_v1(&mut self) -> Result<(), EngineError> {
+        if self.window.pending() == 0 {
+            match self.next_from_bus()? {
+                Some(e) => self.window.push(e),
+                None => return Ok(()),
+            }
+        }
+        let Some(waiting) = self.waiting.take() else {
+            return Ok(());
+        };
+        let Some(front) = self.window.front() else {
+            self.waiting = Some(waiting);
+            return Ok(());
+        };
+        let redelivered = front.redelivered;
+        if self.send_reply(&waiting.envelope, &Reply::Event(front.data))? {
+            add(&self.counters.acked, self.window.deliver_front());
+            let counter = if redelivered {
+                &self.counters.redelivered
+            } else {
+                &self.counters.delivered
+            };
+            add(counter, 1);
+        } else {
+            debug!(
+                "external plugin {}: client left before its reply; the event stays",
                 self.info.name
             );
         }
@@ -466,7 +620,8 @@ impl Server<'_> {
 
     /// Publishes events onto the bus, in order. While the bus is full, keeps taking this plugin's
     /// own events off the bus (up to `buffer_limit`), so that a plugin which both consumes and
-    /// publishes can never deadlock with the forwarder.
+    /// publishes can never deadlock with the forwarder. Waits for room as long as it takes: the
+    /// client is told only once its events are on the bus (backpressure).
     fn publish(&mut self, events: &[&[u8]]) -> Result<(), EngineError> {
         let id = self.id();
         for event in events {
@@ -476,15 +631,16 @@ impl Server<'_> {
                     Err(zmq::Error::EAGAIN) => {}
                     Err(e) => return Err(EngineError::EngineExtPubSocketSendError(id, e)),
                 }
-                let can_buffer = self.backlog.len() < self.buffer_limit;
-                if !can_buffer && !self.warned_buffer_full {
+                let can_buffer = self.buffer.len() < self.buffer_limit;
+                if !can_buffer && !self.stall.warned {
                     warn!(
-                        "external plugin {}: {} events buffered while waiting to publish; \
-                         publishing now waits for the bus (is a consumer stuck?)",
+                        "external plugin {} (port {}): {} events buffered while waiting to \
+                         publish; publishing now waits for the bus (is a consumer stuck?)",
                         self.info.name,
-                        self.backlog.len()
+                        self.port,
+                        self.buffer.len()
                     );
-                    self.warned_buffer_full = true;
+                    self.stall.warned = true;
                 }
                 let mut items = [
                     self.push.as_poll_item(zmq::POLLOUT),
@@ -497,13 +653,7 @@ impl Server<'_> {
                 zmq::poll(&mut items, -1)
                     .map_err(|e| EngineError::EngineExtPubSocketSendError(id, e))?;
                 if items[1].is_readable() {
-                    while self.backlog.len() < self.buffer_limit {
-                        match self.sub.recv_bytes(zmq::DONTWAIT) {
-                            Ok(e) => self.backlog.push_back(e),
-                            Err(zmq::Error::EAGAIN) => break,
-                            Err(e) => return Err(EngineError::EngineExtSubSocketRcvError(id, e)),
-                        }
-                    }
+                    self.fill_buffer()?;
                 }
             }
         }
@@ -518,7 +668,7 @@ impl Server<'_> {
             .store(self.window.pending() as u64, Ordering::Relaxed);
         self.counters
             .buffered
-            .store(self.backlog.len() as u64, Ordering::Relaxed);
+            .store(self.buffer.len() as u64, Ordering::Relaxed);
     }
 }
 
