@@ -161,7 +161,7 @@ examples-c: build-c
 # The tests are built against the debug library (the build `cargo test` already made), each
 # test as C99 with gcc and as C++17 with g++, test_api also statically linked; run.sh runs them
 # plainly and under valgrind, the end-to-end ones through the Rust peer.
-C_TESTS := test_api test_client test_host test_e2e
+C_TESTS := test_api test_client test_host test_e2e test_sdk_cases
 C_TEST_OUT := target/c/debug/tests
 C_TEST_LINK := -Ltarget/c/debug/lib -levent_engine -Wl,-rpath,$(abspath target/c/debug/lib) -lpthread
 

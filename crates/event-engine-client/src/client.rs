@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use log::{debug, warn};
 
 use crate::error::{Error, Result};
-use crate::wire::{self, Status};
+use crate::wire::{self, Reply, ReplyError, Request};
 
 /// Which protocol a [`Client`] speaks (`docs/protocol.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,11 +168,7 @@ impl Client {
                 "'{endpoint}' is not an endpoint (expected e.g. tcp://127.0.0.1:6000)"
             )));
         }
-        if options.poll_slice.is_zero() || options.long_poll.is_zero() {
-            return Err(Error::InvalidArgument(
-                "poll_slice and long_poll must be longer than zero".into(),
-            ));
-        }
+        options.validate()?;
         let mut client = Client {
             endpoint: endpoint.to_string(),
             options,
@@ -198,12 +194,8 @@ impl Client {
     /// Connects to `port` on `host` (an IPv6 address may be given without brackets) with the
     /// given options.
     pub fn connect_port_with(host: &str, port: u16, options: ClientOptions) -> Result<Client> {
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        Client::connect_with(&format!("tcp://{host}:{port}"), options)
+        let endpoint = crate::Target::port(host, port).resolve(&crate::LaunchEnv::default())?;
+        Client::connect_with(&endpoint, options)
     }
 
     /// The endpoint this client talks to.
@@ -262,7 +254,7 @@ impl Client {
         }
         // v1: a plain REQ socket, as events.py's (its requests never overlap).
         s.set_linger(0)?;
-        if self.endpoint.contains('[') {
+        if wire::endpoint::is_ipv6(&self.endpoint) {
             s.set_ipv6(true)?;
         }
         s.connect(&self.endpoint)?;
@@ -395,7 +387,7 @@ impl Client {
         }
         let data = reply.pop().unwrap_or_default();
         if data.starts_with(b"event-engine: error ") {
-            if let Some(Status::Error(e)) = wire::parse_status(&data) {
+            if let Some(wire::Status::Error(e)) = wire::parse_status(&data) {
                 return Err(Error::Protocol(e));
             }
         }
@@ -474,6 +466,19 @@ impl Client {
         })
     }
 
+    /// [`Client::request`] of a typed request, not interruptible but by the cancel token and
+    /// the interrupt check.
+    fn send_request(
+        &mut self,
+        request: Request<'_>,
+        kind: Kind,
+        engine_wait: Option<Duration>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let frames = request.to_frames();
+        let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+        self.request(&frames, kind, engine_wait, &mut || false)
+    }
+
     fn pause(&mut self, d: Duration, interrupted: &mut dyn FnMut() -> bool) -> Result<()> {
         let end = Instant::now() + d;
         while Instant::now() < end {
@@ -488,67 +493,56 @@ impl Client {
         Ok(())
     }
 
-    /// Parses a reply's status frame, turning error replies into [`Error::Protocol`].
-    fn status(reply: &[Vec<u8>], expected: &str) -> Result<Status> {
-        let first = reply
-            .first()
-            .ok_or_else(|| Error::UnexpectedReply("an empty reply".into()))?;
-        match wire::parse_status(first) {
-            Some(Status::Error(e)) => Err(Error::Protocol(e)),
-            Some(Status::UnknownError { code, message }) => Err(Error::UnexpectedReply(format!(
-                "unknown error code '{code}': {message}"
-            ))),
-            Some(s @ Status::Ok { .. }) => match &s {
-                Status::Ok { kind, .. } if kind == expected => Ok(s),
-                _ => Err(Error::UnexpectedReply(format!(
-                    "expected '{expected}', got {:?}{}",
-                    String::from_utf8_lossy(first),
-                    if expected != "msg" && first.as_slice() == wire::MSG_PUBLISHED {
-                        " (the engine published the request: it speaks only protocol v1)"
-                    } else {
-                        ""
-                    }
-                ))),
-            },
-            None => Err(Error::UnexpectedReply(format!(
-                "expected '{expected}', got {} bytes that are not a status",
+    /// Parses a reply ([`Reply::parse`]), turning error replies into [`Error::Protocol`] and
+    /// replies of another kind than `expected` into [`Error::UnexpectedReply`].
+    fn expect(reply: Vec<Vec<u8>>, expected: &str) -> Result<Reply> {
+        let first = reply.first().cloned().unwrap_or_default();
+        let unexpected = |what: String| {
+            Error::UnexpectedReply(format!(
+                "expected '{expected}', got {what}{}",
+                if expected != "msg" && first.as_slice() == wire::MSG_PUBLISHED {
+                    " (the engine published the request: it speaks only protocol v1)"
+                } else {
+                    ""
+                }
+            ))
+        };
+        match Reply::parse(reply) {
+            Ok(Reply::Error(e)) => Err(Error::Protocol(e)),
+            Ok(r) if r.kind() == expected => Ok(r),
+            Ok(Reply::Event(_)) | Err(ReplyError::NotStatus { .. }) => Err(unexpected(format!(
+                "{} bytes that are not a status",
                 first.len()
             ))),
+            Ok(_) => Err(unexpected(format!("{:?}", String::from_utf8_lossy(&first)))),
+            Err(ReplyError::UnknownKind(_)) => {
+                Err(unexpected(format!("{:?}", String::from_utf8_lossy(&first))))
+            }
+            Err(e @ ReplyError::UnknownError { .. }) | Err(e @ ReplyError::Malformed(_)) => {
+                Err(Error::UnexpectedReply(e.to_string()))
+            }
+            Err(ReplyError::Empty) => Err(Error::UnexpectedReply("an empty reply".into())),
         }
     }
 
     /// Asks the engine who this plugin is and what it supports (protocol v2 only).
     pub fn hello(&mut self) -> Result<wire::Hello> {
         self.v2_only("hello")?;
-        let reply = self.request(
-            &[wire::HELLO_COMMAND],
-            Kind::Idempotent,
-            Some(Duration::ZERO),
-            &mut || false,
-        )?;
-        Self::status(&reply, "hello")?;
-        let json = reply
-            .get(1)
-            .ok_or_else(|| Error::UnexpectedReply("hello without its document".into()))?;
-        serde_json::from_slice(json)
-            .map_err(|e| Error::UnexpectedReply(format!("hello document: {e}")))
+        let reply = self.send_request(Request::Hello, Kind::Idempotent, Some(Duration::ZERO))?;
+        match Self::expect(reply, "hello")? {
+            Reply::Hello(h) => Ok(*h),
+            other => Err(Error::UnexpectedReply(format!("{other:?}"))),
+        }
     }
 
     /// This plugin's counters on the engine (protocol v2 only).
     pub fn stats(&mut self) -> Result<wire::Stats> {
         self.v2_only("stats")?;
-        let reply = self.request(
-            &[wire::STATS_COMMAND],
-            Kind::Idempotent,
-            Some(Duration::ZERO),
-            &mut || false,
-        )?;
-        Self::status(&reply, "stats")?;
-        let json = reply
-            .get(1)
-            .ok_or_else(|| Error::UnexpectedReply("stats without its document".into()))?;
-        serde_json::from_slice(json)
-            .map_err(|e| Error::UnexpectedReply(format!("stats document: {e}")))
+        let reply = self.send_request(Request::Stats, Kind::Idempotent, Some(Duration::ZERO))?;
+        match Self::expect(reply, "stats")? {
+            Reply::Stats(s) => Ok(*s),
+            other => Err(Error::UnexpectedReply(format!("{other:?}"))),
+        }
     }
 
     /// The next event, waiting at most `timeout` (`None`: until one arrives). `Ok(None)` when
@@ -571,12 +565,7 @@ impl Client {
         timeout: Option<Duration>,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
-        if max == 0 || max > wire::MAX_BATCH as usize {
-            return Err(Error::InvalidArgument(format!(
-                "max must be 1..={} (got {max})",
-                wire::MAX_BATCH
-            )));
-        }
+        crate::options::batch_max(max as f64)?;
         if self.options.protocol == Protocol::V1 {
             // v1 has no batches: one event per round trip.
             return Ok(self.v1_next(timeout, interrupted)?.into_iter().collect());
@@ -609,10 +598,16 @@ impl Client {
         wait: Duration,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
-        let command = wire::recv_command(max as u32, Some(wait.as_millis() as u64), self.last_seq);
-        let reply = self.request(&[&command], Kind::Idempotent, Some(wait), interrupted)?;
+        let command = Request::Recv {
+            max: max as u32,
+            timeout_ms: Some(wait.as_millis() as u64),
+            ack: self.last_seq,
+        };
+        let frames = command.to_frames();
+        let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+        let reply = self.request(&frames, Kind::Idempotent, Some(wait), interrupted)?;
         self.acked = self.last_seq;
-        let status = match Self::status(&reply, "events") {
+        let (seq, redelivered, events) = match Self::expect(reply, "events") {
             Err(Error::Protocol(e))
                 if e.code == wire::ErrorCode::BadSequence && self.last_seq.is_some() =>
             {
@@ -628,19 +623,17 @@ impl Client {
                 self.acked = None;
                 return self.recv_once(max, wait, interrupted);
             }
-            other => other?,
+            Ok(Reply::Events {
+                seq,
+                redelivered,
+                events,
+            }) => (seq, redelivered as usize, events),
+            Ok(other) => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+            Err(e) => return Err(e),
         };
-        let count = status.arg_u64("count").unwrap_or(0) as usize;
-        let seq = status.arg_u64("seq").unwrap_or(0);
-        let redelivered = status.arg_u64("redelivered").unwrap_or(0) as usize;
-        if reply.len() != count + 1 {
-            return Err(Error::UnexpectedReply(format!(
-                "header says {count} events, reply has {}",
-                reply.len() - 1
-            )));
-        }
-        let mut events = Vec::with_capacity(count);
-        for (i, data) in reply.into_iter().skip(1).enumerate() {
+        let received = events;
+        let mut events = Vec::with_capacity(received.len());
+        for (i, data) in received.into_iter().enumerate() {
             let event_seq = seq + i as u64;
             // Already handed to the application (another client took the window over and gave
             // it back): never hand out a number twice from one client.
@@ -690,17 +683,12 @@ impl Client {
         if self.options.protocol == Protocol::V1 {
             return self.v1_publish(&events);
         }
-        let mut frames: Vec<&[u8]> = Vec::with_capacity(events.len() + 1);
-        frames.push(wire::PUBLISH_COMMAND);
-        frames.extend(events.iter().map(AsRef::as_ref));
-        let reply = self.request(
-            &frames,
-            Kind::Once,
-            self.options.publish_timeout,
-            &mut || false,
-        )?;
-        let status = Self::status(&reply, "published")?;
-        let n = status.arg_u64("count").unwrap_or(0) as usize;
+        let request = Request::PublishBatch(events.iter().map(AsRef::as_ref).collect());
+        let reply = self.send_request(request, Kind::Once, self.options.publish_timeout)?;
+        let n = match Self::expect(reply, "published")? {
+            Reply::Published { count } => count as usize,
+            other => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+        };
         if n != events.len() {
             return Err(Error::UnexpectedReply(format!(
                 "published {n} of {} events",
@@ -735,7 +723,9 @@ impl Client {
                 });
             };
             if reply.first().map(Vec::as_slice) != Some(wire::MSG_PUBLISHED) {
-                Self::status(&reply, "msg")?;
+                if let Ok(Reply::Error(e)) = Reply::parse(reply.clone()) {
+                    return Err(Error::Protocol(e));
+                }
                 return Err(Error::UnexpectedReply(format!(
                     "expected 'event-engine: msg published' for event {}, got {:?}",
                     i + 1,
@@ -754,15 +744,14 @@ impl Client {
         let Some(seq) = self.last_seq else {
             return Ok(0);
         };
-        let reply = self.request(
-            &[&wire::ack_command(seq)],
-            Kind::Idempotent,
-            Some(Duration::ZERO),
-            &mut || false,
-        )?;
-        let status = Self::status(&reply, "acked")?;
+        let reply =
+            self.send_request(Request::Ack { seq }, Kind::Idempotent, Some(Duration::ZERO))?;
+        let pending = match Self::expect(reply, "acked")? {
+            Reply::Acked { pending, .. } => pending,
+            other => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+        };
         self.acked = Some(seq);
-        Ok(status.arg_u64("pending").unwrap_or(0))
+        Ok(pending)
     }
 
     /// Tells the engine this plugin is done (which also acknowledges every event handed out).
@@ -781,11 +770,9 @@ impl Client {
             self.side = None;
             return reply.map(|_| ());
         }
-        let reply = self.request(&[wire::QUIT], Kind::Once, Some(Duration::ZERO), &mut || {
-            false
-        });
+        let reply = self.send_request(Request::Quit, Kind::Once, Some(Duration::ZERO));
         self.closed = true;
         self.reset_socket();
-        Self::status(&reply?, "bye").map(|_| ())
+        Self::expect(reply?, "bye").map(|_| ())
     }
 }

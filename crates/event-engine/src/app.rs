@@ -1,7 +1,7 @@
 //! The application object: plugins, settings, and `run`.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use log::{info, warn};
 use crate::bus::{self, Bus, BusCounters};
 use crate::config::{EngineConfig, TcpSubscribers};
 use crate::errors::EngineError;
-use crate::external::{Counters, ServeContext};
+use crate::external::{Counters, PluginInfo, Served};
 use crate::gate::Gate;
 use crate::plugins::{ExternalPlugin, Plugin};
 use crate::ports;
@@ -269,7 +269,14 @@ impl App {
                 name: name.clone(),
             });
             port_names.push(PortName { name, port: bound });
-            let serve = ServeContext {
+            // The plugin's thread serves what was read from the plugin above: no method of it
+            // is called again.
+            let served = Served {
+                info: PluginInfo {
+                    name: described.0.clone(),
+                    id: described.1,
+                    filters: described.2.clone(),
+                },
                 counters: Arc::clone(&plugin_counters),
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
@@ -280,11 +287,7 @@ impl App {
                 &config,
                 described,
                 Some(plugin_counters),
-                Body::External {
-                    plugin: Arc::clone(plugin),
-                    router,
-                    serve,
-                },
+                Body::External { router, served },
             )?;
         }
         let Prepared {
@@ -300,6 +303,7 @@ impl App {
             gate: Arc::clone(&gate),
             requested: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            phase: AtomicU8::new(crate::running::Phase::Starting as u8),
             notes: done_tx.clone(),
         });
         let bus_counters = Arc::new(BusCounters::default());

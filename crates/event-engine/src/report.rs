@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use event_engine_client::wire;
+use event_engine_protocol as wire;
 use uuid::Uuid;
 
 use crate::errors::{EngineError, PluginFailure};

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use event_engine_client::wire;
+use event_engine_protocol as wire;
 use uuid::Uuid;
 
 use crate::bus::BusCounters;
@@ -71,6 +71,32 @@ impl std::fmt::Debug for StopHandle {
     }
 }
 
+/// Where a run is (see [`RunningApp::phase`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// The start barrier: every plugin's subscriptions are being put in place; no plugin runs.
+    Starting = 0,
+    /// The barrier has passed; waiting for a process to connect to every external plugin's port
+    /// (`wait_for_external_plugins`); no plugin runs.
+    WaitingForExternal = 1,
+    /// The plugins run.
+    Running = 2,
+    /// Stopping: a stop was requested, a plugin failed, or the set-up failed.
+    Stopping = 3,
+}
+
+impl Phase {
+    fn from_number(n: u8) -> Phase {
+        match n {
+            0 => Phase::Starting,
+            1 => Phase::WaitingForExternal,
+            2 => Phase::Running,
+            _ => Phase::Stopping,
+        }
+    }
+}
+
 /// An application whose sockets are bound and whose plugins are starting or running; made by
 /// [`crate::App::start`].
 ///
@@ -88,6 +114,12 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
+    /// Where the run is: at the start barrier, waiting for external plugins' processes, running,
+    /// or stopping.
+    pub fn phase(&self) -> Phase {
+        Phase::from_number(self.stop.state.phase.load(Ordering::SeqCst))
+    }
+
     /// The TCP endpoint of the publish (incoming) socket, as a client on this host connects to it
     /// (a wildcard bind address is given as the loopback address).
     pub fn publish_endpoint(&self) -> &str {

@@ -19,7 +19,7 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -29,10 +29,11 @@ use uuid::Uuid;
 
 use crate::bus::{BusCounters, STOP};
 use crate::errors::{EngineError, FailureKind, PluginFailure};
-use crate::external::{self, Counters, ServeContext};
+use crate::external::{self, Counters, Served};
 use crate::gate::Gate;
-use crate::plugins::{ExternalPlugin, Plugin};
+use crate::plugins::Plugin;
 use crate::report::{Outcome, PluginKind, PluginReport, RunReport};
+use crate::running::Phase;
 use crate::zmqx::EngineContext;
 
 /// How a plugin thread ended, before classification.
@@ -57,15 +58,22 @@ pub(crate) struct StopState {
     pub gate: Arc<Gate>,
     pub requested: AtomicBool,
     pub stopping: AtomicBool,
+    /// The run's [`Phase`], as a number (see `Phase::from_number`).
+    pub phase: AtomicU8,
     /// Wakes the supervisor when the stop begins.
     pub notes: mpsc::Sender<Note>,
 }
 
 impl StopState {
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
     pub(crate) fn stop(&self, requested: bool) {
         if requested {
             self.requested.store(true, Ordering::SeqCst);
         }
+        self.set_phase(Phase::Stopping);
         if !self.stopping.swap(true, Ordering::SeqCst) {
             info!(
                 "engine stopping ({})",
@@ -125,12 +133,9 @@ pub(crate) fn call_plugin<T>(
 pub(crate) enum Body {
     /// An internal plugin: `start(push, sub)`.
     Internal(Arc<Box<dyn Plugin>>),
-    /// An external plugin: `start(push, sub, router)`, the protocol server.
-    External {
-        plugin: Arc<Box<dyn ExternalPlugin>>,
-        router: zmq::Socket,
-        serve: ServeContext,
-    },
+    /// An external plugin: the protocol server on `router`, for the plugin described in
+    /// `served` (read from it once by `App::start`).
+    External { router: zmq::Socket, served: Served },
 }
 
 /// A plugin's thread, ready to spawn: its sockets are made and subscribed.
@@ -167,13 +172,8 @@ impl PluginThread {
                     }
                     match body {
                         Body::Internal(plugin) => guarded(|| plugin.start(push, sub)),
-                        Body::External {
-                            plugin,
-                            router,
-                            serve,
-                        } => {
-                            external::install(serve);
-                            guarded(|| plugin.start(push, sub, router))
+                        Body::External { router, served } => {
+                            guarded(|| external::serve(served, push, sub, router))
                         }
                     }
                 } else {
@@ -230,6 +230,7 @@ impl Supervisor {
                     "all {} plugin(s) subscribed; starting them",
                     self.plugins.len()
                 );
+                self.stop.set_phase(Phase::Running);
                 self.stop.gate.open();
             }
             Setup::Stopped => self.stop.stop(true),
@@ -320,6 +321,7 @@ impl Supervisor {
         let Some(timeout) = self.wait_for_external else {
             return Setup::Ready;
         };
+        self.stop.set_phase(Phase::WaitingForExternal);
         let deadline = Instant::now() + timeout;
         let mut connected = vec![false; self.ports.len()];
         info!(

@@ -251,35 +251,25 @@ fn last_error() -> zmq::Error {
     zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
 }
 
-/// The TCP endpoint for `address` and `port` (0: any free port), bracketing IPv6 addresses.
+/// The TCP endpoint a socket binds for `address` and `port` (0: any free port): the protocol's
+/// spelling ([`wire::endpoint::bind`](crate::wire::endpoint::bind)).
 pub(crate) fn tcp_endpoint(address: &str, port: u16) -> String {
-    let host = if address.contains(':') && !address.starts_with('[') {
-        format!("[{address}]")
-    } else {
-        address.to_string()
-    };
-    if port == 0 {
-        format!("tcp://{host}:*")
-    } else {
-        format!("tcp://{host}:{port}")
-    }
+    crate::wire::endpoint::bind(address, port)
 }
 
 /// The endpoint a client on this host connects to for a bound `endpoint`: a wildcard address
 /// (`0.0.0.0`, `::`) becomes the matching loopback address (`127.0.0.1`, `[::1]`).
 pub(crate) fn connectable(endpoint: &str) -> String {
-    let Some(rest) = endpoint.strip_prefix("tcp://") else {
-        return endpoint.to_string();
-    };
-    let Some((host, port)) = rest.rsplit_once(':') else {
-        return endpoint.to_string();
-    };
-    let host = match host {
-        "0.0.0.0" | "*" => "127.0.0.1",
-        "[::]" | "::" | "[::0]" => "[::1]",
-        h => h,
-    };
-    format!("tcp://{host}:{port}")
+    let port = endpoint
+        .strip_prefix("tcp://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)));
+    match port {
+        Some((host, port)) => {
+            crate::wire::endpoint::tcp(crate::wire::endpoint::connectable(host), port)
+        }
+        None => endpoint.to_string(),
+    }
 }
 
 /// Binds `socket` to TCP `address:port` (IPv6 enabled when the address is IPv6) and returns the
@@ -289,18 +279,14 @@ pub(crate) fn bind_tcp(
     address: &str,
     port: u16,
 ) -> Result<(String, u16), zmq::Error> {
-    if address.contains(':') {
+    if crate::wire::endpoint::is_ipv6_host(address) {
         socket.set_ipv6(true)?;
     }
     socket.bind(&tcp_endpoint(address, port))?;
     let endpoint = socket
         .get_last_endpoint()?
         .map_err(|_| zmq::Error::EINVAL)?;
-    let bound = endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse::<u16>().ok())
-        .ok_or(zmq::Error::EINVAL)?;
+    let bound = crate::wire::endpoint::port_of(&endpoint).ok_or(zmq::Error::EINVAL)?;
     Ok((endpoint, bound))
 }
 

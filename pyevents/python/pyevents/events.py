@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from ._native import Plugin
+from ._native import Plugin, tcp_endpoint
 from .errors import Closed, Error, InvalidArgument
 
 __all__ = [
@@ -199,7 +199,7 @@ class PluginSocket:
 def get_plugin_socket(context: Any, port: Union[int, str], host: str = "engine") -> PluginSocket:
     """A socket to the external plugin at ``port`` on ``host`` (0.2's signature; ``context``,
     a ``zmq.Context`` or None, is not needed). Connecting is lazy, as with ZeroMQ."""
-    return PluginSocket(f"tcp://{host}:{port}")
+    return PluginSocket(tcp_endpoint(host, int(port)))
 
 
 def get_next_msg(socket: Any, timeout: Optional[int] = None) -> bytes:

@@ -14,40 +14,24 @@
 
 mod window;
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_engine_client::wire::{self, ErrorCode, Request, WireError};
+use event_engine_protocol::{self as wire, ErrorCode, Reply, Request, WireError};
 use log::{debug, info, warn};
 use uuid::Uuid;
 
 use crate::errors::EngineError;
-use crate::plugins::ExternalPlugin;
 use window::Window;
 
-/// What the protocol needs to know about the plugin it serves.
+/// What the protocol needs to know about the plugin it serves: what the supervisor read from
+/// the plugin once, at start-up.
 pub(crate) struct PluginInfo {
     pub name: String,
     pub id: Uuid,
     pub filters: Vec<Vec<u8>>,
-}
-
-impl PluginInfo {
-    pub(crate) fn of<P: ExternalPlugin + ?Sized>(plugin: &P) -> Result<Self, EngineError> {
-        let filters = plugin
-            .get_subscriptions()?
-            .iter()
-            .map(|s| s.get_filter())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PluginInfo {
-            name: plugin.get_name(),
-            id: plugin.get_id(),
-            filters,
-        })
-    }
 }
 
 /// Live counters of one external plugin, shared with the supervisor (run report, stats).
@@ -87,9 +71,10 @@ fn add(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
 
-/// Settings the engine hands to [`serve`] through a thread-local, because `ExternalPlugin::start`
-/// (0.2's signature) has no parameter for them.
-pub(crate) struct ServeContext {
+/// Everything one plugin's protocol thread needs, handed to [`serve`] by the supervisor: the
+/// plugin's description and the engine's settings.
+pub(crate) struct Served {
+    pub info: PluginInfo,
     pub counters: Arc<Counters>,
     pub max_pending: usize,
     pub buffer_limit: usize,
@@ -97,12 +82,15 @@ pub(crate) struct ServeContext {
     pub port: u16,
 }
 
-impl Default for ServeContext {
-    fn default() -> Self {
-        ServeContext {
+impl Served {
+    /// `info` with the default settings of `EngineConfig` (for a plugin's own `start`).
+    pub(crate) fn with_defaults(info: PluginInfo) -> Served {
+        let config = crate::config::EngineConfig::new(0, 0);
+        Served {
+            info,
             counters: Arc::default(),
-            max_pending: 100_000,
-            buffer_limit: 100_000,
+            max_pending: config.max_pending,
+            buffer_limit: config.buffer_limit,
             port: 0,
         }
     }
@@ -125,26 +113,22 @@ struct Stall {
     warned: bool,
 }
 
-thread_local! {
-    static SERVE_CONTEXT: RefCell<Option<ServeContext>> = const { RefCell::new(None) };
-}
-
-/// Installs the settings the next [`serve`] on this thread uses.
-pub(crate) fn install(ctx: ServeContext) {
-    SERVE_CONTEXT.with(|c| *c.borrow_mut() = Some(ctx));
-}
-
 /// Serves the protocol until the plugin process sends `quit` (Ok) or the engine shuts the
 /// context down (an error carrying `ETERM`).
 pub(crate) fn serve(
-    info: &PluginInfo,
+    served: Served,
     push: zmq::Socket,
     sub: zmq::Socket,
     router: zmq::Socket,
 ) -> Result<(), EngineError> {
-    let ctx = SERVE_CONTEXT
-        .with(|c| c.borrow_mut().take())
-        .unwrap_or_default();
+    let Served {
+        info,
+        counters,
+        max_pending,
+        buffer_limit,
+        port,
+    } = served;
+    let info = &info;
     let hello = wire::Hello {
         protocol: wire::PROTOCOL_VERSION,
         versions: vec![1, 2],
@@ -157,22 +141,20 @@ pub(crate) fn serve(
             .map(|f| wire::Filter::from_bytes(f))
             .collect(),
         max_batch: wire::MAX_BATCH,
-        max_pending: ctx.max_pending as u64,
+        max_pending: max_pending as u64,
     };
-    let hello_json =
-        serde_json::to_vec(&hello).map_err(|e| EngineError::Internal(e.to_string()))?;
     let mut server = Server {
         info,
         push,
         sub,
         router,
-        window: Window::new(ctx.max_pending),
+        window: Window::new(max_pending),
         buffer: VecDeque::new(),
-        buffer_limit: ctx.buffer_limit,
-        port: ctx.port,
+        buffer_limit,
+        port,
         waiting: None,
-        counters: ctx.counters,
-        hello_json,
+        counters,
+        hello: Box::new(hello),
         stall: Stall::default(),
     };
     debug!("external plugin {} ({}) serving", info.name, info.id);
@@ -210,7 +192,7 @@ struct Server<'a> {
     port: u16,
     waiting: Option<Waiting>,
     counters: Arc<Counters>,
-    hello_json: Vec<u8>,
+    hello: Box<wire::Hello>,
     stall: Stall,
 }
 
@@ -297,14 +279,24 @@ impl Server<'_> {
         Ok(true)
     }
 
-    fn reply(&self, envelope: &[Vec<u8>], frame: &[u8]) -> Result<(), EngineError> {
-        self.send(envelope, [frame]).map(|_| ())
+    /// Sends `envelope` then `reply`; false when the client is gone.
+    fn send_reply<B: AsRef<[u8]>>(
+        &self,
+        envelope: &[Vec<u8>],
+        reply: &Reply<B>,
+    ) -> Result<bool, EngineError> {
+        let frames = reply.to_frames();
+        self.send(envelope, frames.iter().map(|f| f.as_ref()))
+    }
+
+    fn reply(&self, envelope: &[Vec<u8>], reply: Reply<&[u8]>) -> Result<(), EngineError> {
+        self.send_reply(envelope, &reply).map(|_| ())
     }
 
     fn reply_error(&self, envelope: &[Vec<u8>], e: &WireError) -> Result<(), EngineError> {
         add(&self.counters.errors, 1);
         debug!("external plugin {}: error reply {e}", self.info.name);
-        self.reply(envelope, &e.to_frame())
+        self.reply(envelope, Reply::Error(e.clone()))
     }
 
     fn handle(&mut self, frames: Vec<Vec<u8>>) -> Result<Flow, EngineError> {
@@ -361,41 +353,33 @@ impl Server<'_> {
             )?,
             Request::Publish(data) => {
                 self.publish(&[data])?;
-                self.reply(envelope, wire::MSG_PUBLISHED)?;
+                self.reply(envelope, Reply::MsgPublished)?;
             }
             Request::PublishBatch(events) => {
                 self.publish(&events)?;
-                let status = format!("event-engine: published count={}", events.len());
-                self.reply(envelope, status.as_bytes())?;
+                let count = events.len() as u64;
+                self.reply(envelope, Reply::Published { count })?;
             }
             Request::Hello => {
-                let status = format!("event-engine: hello protocol={}", wire::PROTOCOL_VERSION);
-                self.send(envelope, [status.as_bytes(), self.hello_json.as_slice()])?;
+                self.reply(envelope, Reply::Hello(self.hello.clone()))?;
             }
             Request::Stats => {
-                let json = serde_json::to_vec(&self.counters.snapshot(&self.info.name))
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
-                self.send(
-                    envelope,
-                    [b"event-engine: stats".as_slice(), json.as_slice()],
-                )?;
+                let stats = self.counters.snapshot(&self.info.name);
+                self.reply(envelope, Reply::Stats(Box::new(stats)))?;
             }
             Request::Ack { seq } => match self.window.ack(seq) {
                 Ok(changes) => {
                     add(&self.counters.acked, changes.acked);
                     self.update_gauges();
-                    let status = format!(
-                        "event-engine: acked seq={seq} pending={}",
-                        self.window.pending()
-                    );
-                    self.reply(envelope, status.as_bytes())?;
+                    let pending = self.window.pending() as u64;
+                    self.reply(envelope, Reply::Acked { seq, pending })?;
                 }
                 Err(e) => self.reply_error(envelope, &e)?,
             },
             Request::Quit => {
                 add(&self.counters.acked, self.window.finish_session(&session));
                 self.update_gauges();
-                self.reply(envelope, wire::QUIT_ACK)?;
+                self.reply(envelope, Reply::Bye)?;
                 return Ok(Flow::Quit);
             }
         }
@@ -563,16 +547,13 @@ impl Server<'_> {
             return Ok(());
         }
         let redelivered = batch.iter().take_while(|o| o.redelivered).count();
-        let header = wire::EventsHeader {
+        let reply = Reply::Events {
             seq: batch[0].seq,
-            count: batch.len() as u32,
             redelivered: redelivered as u32,
-        }
-        .to_frame();
-        let sent = self.send(
-            &waiting.envelope,
-            std::iter::once(header.as_slice()).chain(batch.iter().map(|o| o.data)),
-        )?;
+            events: batch.iter().map(|o| o.data).collect(),
+        };
+        let sent = self.send_reply(&waiting.envelope, &reply)?;
+        drop(reply);
         let n = batch.len();
         let fresh = batch.iter().filter(|o| !o.redelivered).count() as u64;
         drop(batch);
@@ -607,7 +588,7 @@ impl Server<'_> {
             return Ok(());
         };
         let redelivered = front.redelivered;
-        if self.send(&waiting.envelope, [front.data])? {
+        if self.send_reply(&waiting.envelope, &Reply::Event(front.data))? {
             add(&self.counters.acked, self.window.deliver_front());
             let counter = if redelivered {
                 &self.counters.redelivered
@@ -627,13 +608,12 @@ impl Server<'_> {
 
     fn reply_no_events(&mut self) -> Result<(), EngineError> {
         if let Some(w) = self.waiting.take() {
-            let header = wire::EventsHeader {
+            let none = Reply::<&[u8]>::Events {
                 seq: 0,
-                count: 0,
                 redelivered: 0,
-            }
-            .to_frame();
-            self.send(&w.envelope, [header.as_slice()])?;
+                events: Vec::new(),
+            };
+            self.send_reply(&w.envelope, &none)?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@
 
 use std::collections::VecDeque;
 
-use event_engine_client::wire::{ErrorCode, WireError};
+use event_engine_protocol::{ErrorCode, WireError};
 
 /// A client session: the routing id the ROUTER socket gave its connection.
 pub(crate) type SessionId = Vec<u8>;
