@@ -20,6 +20,21 @@ use crate::errors::EngineError;
 
 const MIB: usize = 1024 * 1024;
 
+/// The environment variable that [`EngineConfig::new`] (and so `App::new`) takes the bind
+/// address from when it is set, e.g. `EE_BIND_ADDRESS=0.0.0.0` in a container whose plugins
+/// connect from other containers. An address given in code or in `app.toml` wins over it.
+pub const BIND_ADDRESS_ENV: &str = "EE_BIND_ADDRESS";
+
+/// The address every TCP socket binds to unless configured otherwise.
+pub const DEFAULT_BIND_ADDRESS: &str = "127.0.0.1";
+
+fn bind_address_from_env() -> Option<String> {
+    std::env::var(BIND_ADDRESS_ENV)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// What the engine does when a subscriber on the TCP subscribe port (an unregistered process
 /// reading the bus directly) cannot keep up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,7 +51,9 @@ pub enum TcpSubscribers {
 /// the defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
-    /// Address every TCP socket binds to (default `127.0.0.1`; `0.0.0.0` or `::` for all interfaces).
+    /// Address every TCP socket binds to: `EE_BIND_ADDRESS` when it is set, else `127.0.0.1`
+    /// (`0.0.0.0` or `::` for all interfaces). A non-loopback address is logged as a warning at
+    /// start-up.
     pub bind_address: String,
     /// TCP port of the incoming socket, where unregistered processes PUB events (0: any free port).
     pub publish_port: i32,
@@ -53,9 +70,12 @@ pub struct EngineConfig {
     pub wait_for_external: Option<Duration>,
     /// Most events an external plugin may hold delivered but unacknowledged.
     pub max_pending: usize,
-    /// Most events the forwarder holds for one plugin whose queue is full (its own buffer; see
-    /// `docs/architecture.md`), and most events each external plugin's engine thread holds while
-    /// it waits to publish. When a plugin's buffer is full, the publishers of events for it wait.
+    /// Most events held aside in memory: by each external plugin's engine thread for its
+    /// process (events taken off the bus that the process has not asked for yet, e.g. while it is
+    /// not connected; when full, the bus waits for that plugin, and the engine warns), by the
+    /// same thread while it waits to publish, and by the forwarder for one plugin whose queue is
+    /// full (its own buffer; see `docs/architecture.md`): when that buffer is full, the
+    /// publishers of events for that plugin wait, and nobody else. Lower it when events are large.
     pub buffer_limit: usize,
     /// Most bytes the forwarder holds for one plugin whose queue is full (an empty buffer still
     /// takes one event of any size).
@@ -68,19 +88,25 @@ pub struct EngineConfig {
     /// Most bytes in one request of an external plugin (all frames together). A single frame
     /// larger than this cannot even be read: ZeroMQ closes that connection.
     pub max_request_bytes: usize,
-    /// On the first plugin failure, stop every other plugin (default). When false, the others run
-    /// to completion.
+    /// On the first plugin failure, stop every other plugin. Default false, as in event-engine
+    /// 0.2: the others keep running, the failure is logged when it happens, and `run()` reports
+    /// it once they are done (`docs/architecture.md` says why).
     pub stop_on_failure: bool,
+    /// Once the engine stops (a stop request, or a failure with `stop_on_failure`), how long
+    /// `run()` waits for plugins to return from `start()`. A plugin still running then (one that
+    /// retries for ever on `ETERM`) is reported as failed and left running (default 2 s).
+    pub stop_grace: Duration,
     /// Largest frame accepted from a TCP peer, in bytes; larger ones disconnect the peer
     /// (`ZMQ_MAXMSGSIZE`). Default (`None`): `max_request_bytes`.
     pub max_message_size: Option<i64>,
 }
 
 impl EngineConfig {
-    /// The defaults, with the two bus ports.
+    /// The defaults, with the two bus ports. The bind address is `EE_BIND_ADDRESS` when that is
+    /// set, else `127.0.0.1`.
     pub fn new(publish_port: i32, subscribe_port: i32) -> Self {
         EngineConfig {
-            bind_address: "127.0.0.1".to_string(),
+            bind_address: bind_address_from_env().unwrap_or_else(|| DEFAULT_BIND_ADDRESS.into()),
             publish_port,
             subscribe_port,
             high_water_mark: 1000,
@@ -90,7 +116,8 @@ impl EngineConfig {
             max_pending: 100_000,
             buffer_limit: 100_000,
             buffer_bytes: 64 * MIB,
-            stop_on_failure: true,
+            stop_on_failure: false,
+            stop_grace: Duration::from_secs(2),
             max_event_bytes: 64 * MIB,
             max_frames: 65_537,
             max_request_bytes: 64 * MIB,
@@ -103,6 +130,16 @@ impl EngineConfig {
         self.max_message_size.unwrap_or_else(|| {
             i64::try_from(self.max_request_bytes.max(self.max_event_bytes)).unwrap_or(i64::MAX)
         })
+    }
+
+    /// Where `bind_address` came from, for messages: the environment, the default, or the
+    /// configuration (code or `app.toml`).
+    pub fn bind_address_origin(&self) -> &'static str {
+        match bind_address_from_env() {
+            Some(env) if env == self.bind_address => "from EE_BIND_ADDRESS",
+            None if self.bind_address == DEFAULT_BIND_ADDRESS => "the default",
+            _ => "from the configuration",
+        }
     }
 
     /// Checks every value; the error names the setting and the reason.
@@ -118,8 +155,9 @@ impl EngineConfig {
         }
         if self.bind_address.parse::<std::net::IpAddr>().is_err() {
             return bad(format!(
-                "bind_address '{}' is not an IP address (use 127.0.0.1, 0.0.0.0, ::1 or ::)",
-                self.bind_address
+                "bind_address '{}' ({}) is not an IP address (use 127.0.0.1, 0.0.0.0, ::1 or ::)",
+                self.bind_address,
+                self.bind_address_origin()
             ));
         }
         if self.high_water_mark < 1 {
@@ -183,7 +221,11 @@ mod tests {
     fn defaults_are_valid_and_local() {
         let c = EngineConfig::new(0, 0);
         assert!(c.validate().is_ok());
-        assert_eq!(c.bind_address, "127.0.0.1");
+        if std::env::var_os(BIND_ADDRESS_ENV).is_none() {
+            assert_eq!(c.bind_address, "127.0.0.1");
+            assert_eq!(c.bind_address_origin(), "the default");
+        }
+        assert!(!c.stop_on_failure);
     }
 
     #[test]

@@ -99,7 +99,7 @@ impl EngineContext {
 
     /// Terminates the context, waiting at most `limit` for sockets that are still open (a plugin
     /// that kept its socket). Returns whether termination completed in time; if not, it completes
-    /// in the background once the last socket closes.
+    /// in the background once the last socket closes (the caller says so).
     pub(crate) fn terminate(self: &Arc<Self>, limit: Duration) -> bool {
         if self.terminated.swap(true, Ordering::AcqRel) {
             return true;
@@ -122,17 +122,7 @@ impl EngineContext {
             warn!("could not spawn the context terminator; the context is left open");
             return false;
         }
-        match rx.recv_timeout(limit) {
-            Ok(()) => true,
-            Err(_) => {
-                warn!(
-                    "a socket of this application is still open {:?} after every plugin finished \
-                     (a plugin kept its socket?); the context will close when it does",
-                    limit
-                );
-                false
-            }
-        }
+        rx.recv_timeout(limit).is_ok()
     }
 }
 
@@ -176,7 +166,9 @@ pub(crate) fn set_nodrop(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
 /// refused and retry, as ZeroMQ clients do) and binds it again every [`LISTENER_RETRY`] until it
 /// can.
 pub(crate) struct ListenerGuard {
-    monitor: zmq::Socket,
+    /// The socket's monitor, when the guard reads it itself (the bus's ports); the external
+    /// plugins' ports are watched by the port monitor, which raises a flag instead.
+    monitor: Option<zmq::Socket>,
     what: String,
     endpoint: String,
     /// When the listener was closed, and when to try to bind it again.
@@ -207,7 +199,7 @@ impl ListenerGuard {
         monitor.set_linger(0)?;
         monitor.connect(&address)?;
         Ok(ListenerGuard {
-            monitor,
+            monitor: Some(monitor),
             what: what.to_string(),
             endpoint: endpoint.to_string(),
             closed: None,
@@ -215,9 +207,24 @@ impl ListenerGuard {
         })
     }
 
-    /// The item to poll (readable when the monitor has an event).
+    /// A guard told of failed accepts by [`ListenerGuard::check_flag`] (someone else reads the
+    /// socket's monitor).
+    pub(crate) fn with_flag(what: &str, endpoint: &str) -> ListenerGuard {
+        ListenerGuard {
+            monitor: None,
+            what: what.to_string(),
+            endpoint: endpoint.to_string(),
+            closed: None,
+            warned: false,
+        }
+    }
+
+    /// The item to poll (readable when the monitor has an event; never for a flag guard).
     pub(crate) fn poll_item(&self) -> zmq::PollItem<'_> {
-        self.monitor.as_poll_item(zmq::POLLIN)
+        match &self.monitor {
+            Some(m) => m.as_poll_item(zmq::POLLIN),
+            None => zmq::PollItem::from_fd(-1, zmq::PollEvents::empty()),
+        }
     }
 
     /// While the listener is closed: milliseconds until the next try to bind it.
@@ -228,11 +235,17 @@ impl ListenerGuard {
         })
     }
 
+    /// For a flag guard: `failed` says an accept failed for lack of descriptors since the last
+    /// call; handles it and the retry timer.
+    pub(crate) fn check_flag(&mut self, socket: &zmq::Socket, failed: bool) {
+        self.handle(socket, failed.then_some(libc::EMFILE));
+    }
+
     /// Handles the monitor's events (`readable`: its poll item was) and the retry timer.
     pub(crate) fn check(&mut self, socket: &zmq::Socket, readable: bool) {
         let mut failed = None;
-        if readable {
-            while let Ok(frames) = self.monitor.recv_multipart(zmq::DONTWAIT) {
+        if let (true, Some(monitor)) = (readable, &self.monitor) {
+            while let Ok(frames) = monitor.recv_multipart(zmq::DONTWAIT) {
                 let errno = frames
                     .first()
                     .and_then(|f| f.get(2..6))
@@ -242,6 +255,10 @@ impl ListenerGuard {
                 }
             }
         }
+        self.handle(socket, failed);
+    }
+
+    fn handle(&mut self, socket: &zmq::Socket, failed: Option<i32>) {
         if let Some(errno) = failed {
             let out_of_descriptors = errno == libc::EMFILE || errno == libc::ENFILE;
             if out_of_descriptors && self.closed.is_none() {
@@ -465,17 +482,24 @@ fn last_error() -> zmq::Error {
     zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
 }
 
-/// The TCP endpoint for `address` and `port` (0: any free port), bracketing IPv6 addresses.
+/// The TCP endpoint a socket binds for `address` and `port` (0: any free port): the protocol's
+/// spelling ([`wire::endpoint::bind`](crate::wire::endpoint::bind)).
 pub(crate) fn tcp_endpoint(address: &str, port: u16) -> String {
-    let host = if address.contains(':') && !address.starts_with('[') {
-        format!("[{address}]")
-    } else {
-        address.to_string()
-    };
-    if port == 0 {
-        format!("tcp://{host}:*")
-    } else {
-        format!("tcp://{host}:{port}")
+    crate::wire::endpoint::bind(address, port)
+}
+
+/// The endpoint a client on this host connects to for a bound `endpoint`: a wildcard address
+/// (`0.0.0.0`, `::`) becomes the matching loopback address (`127.0.0.1`, `[::1]`).
+pub(crate) fn connectable(endpoint: &str) -> String {
+    let port = endpoint
+        .strip_prefix("tcp://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)));
+    match port {
+        Some((host, port)) => {
+            crate::wire::endpoint::tcp(crate::wire::endpoint::connectable(host), port)
+        }
+        None => endpoint.to_string(),
     }
 }
 
@@ -486,18 +510,14 @@ pub(crate) fn bind_tcp(
     address: &str,
     port: u16,
 ) -> Result<(String, u16), zmq::Error> {
-    if address.contains(':') {
+    if crate::wire::endpoint::is_ipv6_host(address) {
         socket.set_ipv6(true)?;
     }
     socket.bind(&tcp_endpoint(address, port))?;
     let endpoint = socket
         .get_last_endpoint()?
         .map_err(|_| zmq::Error::EINVAL)?;
-    let bound = endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse::<u16>().ok())
-        .ok_or(zmq::Error::EINVAL)?;
+    let bound = crate::wire::endpoint::port_of(&endpoint).ok_or(zmq::Error::EINVAL)?;
     Ok((endpoint, bound))
 }
 
@@ -510,6 +530,15 @@ mod tests {
         assert_eq!(tcp_endpoint("127.0.0.1", 0), "tcp://127.0.0.1:*");
         assert_eq!(tcp_endpoint("0.0.0.0", 5559), "tcp://0.0.0.0:5559");
         assert_eq!(tcp_endpoint("::1", 7), "tcp://[::1]:7");
+    }
+
+    #[test]
+    fn wildcard_endpoints_become_connectable() {
+        assert_eq!(connectable("tcp://0.0.0.0:5559"), "tcp://127.0.0.1:5559");
+        assert_eq!(connectable("tcp://[::]:7"), "tcp://[::1]:7");
+        assert_eq!(connectable("tcp://10.1.2.3:7"), "tcp://10.1.2.3:7");
+        assert_eq!(connectable("tcp://[fe80::1]:7"), "tcp://[fe80::1]:7");
+        assert_eq!(connectable("tcp://127.0.0.1:7"), "tcp://127.0.0.1:7");
     }
 
     #[test]
