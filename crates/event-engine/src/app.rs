@@ -213,14 +213,11 @@ impl App {
             }
         }
         let ctx = EngineContext::with_max_sockets(max_sockets)?;
-        let mut names = Vec::new();
-        for p in &self.plugins {
-            names.push(call_plugin("get_name()", || Ok(p.get_name())).unwrap_or_default());
-        }
-        for p in &self.external_plugins {
-            names.push(call_plugin("get_name()", || Ok(p.get_name())).unwrap_or_default());
-        }
-        let bus = Bus::bind(&ctx, &config, names)?;
+        let mut bus = Bus::bind(
+            &ctx,
+            &config,
+            self.plugins.len() + self.external_plugins.len(),
+        )?;
         let control = ctx.socket(zmq::PAIR)?;
         control.set_linger(0)?;
         control.connect(bus::INPROC_CONTROL)?;
@@ -323,6 +320,7 @@ impl App {
             threads: pending_threads,
         } = prepared;
         warn_duplicate_names(&metas);
+        bus.name_plugins(metas.iter().map(|m| m.name.clone()).collect());
 
         let stop = Arc::new(StopState {
             ctx: Arc::clone(&ctx),

@@ -114,20 +114,21 @@ fn bind_error(what: &str, address: &str, port: u16, source: zmq::Error) -> Engin
 }
 
 impl Bus {
-    /// Creates and binds every bus socket, with one input and one output for each plugin.
+    /// Creates and binds every bus socket, with one input and one output for each of `plugins`
+    /// plugins.
     pub(crate) fn bind(
         ctx: &EngineContext,
         config: &EngineConfig,
-        names: Vec<String>,
+        plugins: usize,
     ) -> Result<Bus, EngineError> {
         let hwm = config.high_water_mark;
         let address = config.bind_address.as_str();
         let publish_port = crate::config::port(config.publish_port, "publish_port")?;
         let subscribe_port = crate::config::port(config.subscribe_port, "subscribe_port")?;
 
-        let mut inputs = Vec::with_capacity(names.len());
-        let mut outputs = Vec::with_capacity(names.len());
-        for index in 0..names.len() {
+        let mut inputs = Vec::with_capacity(plugins);
+        let mut outputs = Vec::with_capacity(plugins);
+        for index in 0..plugins {
             let input = ctx.socket(zmq::PULL)?;
             input.set_rcvhwm(hwm)?;
             input.set_linger(0)?;
@@ -190,10 +191,15 @@ impl Bus {
                 soft: usize::try_from(config.high_water_mark).unwrap_or(1000),
             },
             max_event_bytes: config.max_event_bytes,
-            names,
+            names: Vec::new(),
             publish,
             subscribe,
         })
+    }
+
+    /// Names the plugins, in plugin order, for the forwarder's warnings.
+    pub(crate) fn name_plugins(&mut self, names: Vec<String>) {
+        self.names = names;
     }
 
     /// The forwarder loop. Reports every sync topic it sees on `synced` (the start barrier), and
