@@ -12,10 +12,10 @@
 //!   least once through a JetStream stream: exports wait for the stream's acknowledgement and
 //!   are retried with the same `Nats-Msg-Id` (the server drops the duplicates); imports read a
 //!   durable consumer and acknowledge a message once it is on the bus.
-//! * **No loops.** Every message carries the bridge's origin (`Ee-Origin`), a run id and a
-//!   sequence number per subject (`Ee-Run`, `Ee-Seq`). A bridge never imports its own messages,
-//!   never exports an event it imported (see the `echo` module), and skips messages it already
-//!   imported.
+//! * **No loops.** Every message carries the bridge's origin, a run id and a sequence number
+//!   per subject, in one header (`Ee-Id: <origin> <run> <seq>`). A bridge never imports its own
+//!   messages, never exports an event it imported (see the `echo` module), and skips messages
+//!   it already imported.
 //! * **When NATS is away** the bridge holds up to `buffer` exported events, then stops reading
 //!   the bus, so the publishers of exported events wait (the bus's lossless rule), or, with
 //!   [`WhenFull::DropAndCount`], drops and counts. It reconnects by itself; its state, backlog
@@ -47,6 +47,8 @@ mod bridge;
 mod budget;
 mod config;
 mod echo;
+mod id;
+mod import;
 mod link;
 mod sequence;
 mod stats;
@@ -63,14 +65,12 @@ pub use config::{
 };
 pub use stats::{BridgeStats, State};
 
-/// The headers every exported message carries.
+/// The header every exported message carries.
 pub mod headers {
-    /// The exporting bridge's origin: a bridge skips messages with its own.
-    pub const ORIGIN: &str = "Ee-Origin";
-    /// The exporting bridge's run (a random id per start).
-    pub const RUN: &str = "Ee-Run";
-    /// The message's number in its run and subject: 1, 2, ...
-    pub const SEQ: &str = "Ee-Seq";
+    /// `Ee-Id: <origin> <run> <seq>`: the exporting bridge's origin (a bridge skips messages
+    /// with its own), its run (a random id per start) and the message's number in that run and
+    /// subject (1, 2, ...), with which importers count losses and drop duplicates.
+    pub const ID: &str = "Ee-Id";
 }
 
 /// A bridge that cannot be built or run.
