@@ -322,6 +322,12 @@ async fn export(
                                     done = 0;
                                 }
                             }
+                            Err(e)
+                                if e.kind()
+                                    == async_nats::client::PublishErrorKind::MaxPayloadExceeded =>
+                            {
+                                too_large(shared, &p, &e);
+                            }
                             Err(e) => {
                                 add(&c.export_retries, 1);
                                 c.set_error(format!("bridge {}: publish: {e}", shared.config.name));
@@ -345,6 +351,12 @@ async fn export(
                             .message_id(format!("{run}-{}", p.id));
                         match context.send_publish(subject, publish).await {
                             Ok(ack) => in_flight.push(async move { (p, ack.await) }),
+                            Err(e)
+                                if e.kind()
+                                    == jetstream::context::PublishErrorKind::MaxPayloadExceeded =>
+                            {
+                                too_large(shared, &p, &e);
+                            }
                             Err(e) => {
                                 add(&c.export_retries, 1);
                                 c.set_error(format!("bridge {}: publish: {e}", shared.config.name));
@@ -415,6 +427,19 @@ async fn export(
         add(&c.export_unsent, unsent as u64);
         shared.budget.release(unsent);
     }
+}
+
+/// An event the server will never take: retrying would stall the bridge and then the bus, so
+/// it is dropped, counted and said why.
+fn too_large(shared: &Shared, p: &Pending, e: &dyn std::fmt::Display) {
+    add(&shared.counters.export_too_large, 1);
+    shared.counters.set_error(format!(
+        "bridge {}: an event of {} bytes was dropped, larger than the server takes ({e}; \
+         nats-server's max_payload, 1 MB by default)",
+        shared.config.name,
+        p.data.len()
+    ));
+    shared.budget.release(1);
 }
 
 async fn sleep_until(t: Option<Instant>) {
