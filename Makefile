@@ -84,7 +84,7 @@ bench-node:
 
 $(PY):
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1"
+	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1" "vermin>=1.6"
 
 python-env: $(PY)
 
@@ -92,6 +92,9 @@ test-python: $(PY)
 	$(CARGO) build -p event-engine-cli
 	$(PY_ENV) MATURIN_PEP517_ARGS="--profile dev" $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
 	EE_ENGINE_BIN="$(abspath target/debug/event-engine)" $(PY) -m pytest -q pyevents/tests
+	@# The plain-pyzmq v1 client of the tests is what 0.2 users run on Python 3.8: keep it 3.8-clean.
+	$(PY) -m pip install -q --disable-pip-version-check "vermin>=1.6"
+	$(PY_VENV)/bin/vermin --no-tips --violations -t=3.8- pyevents/tests/v1_client.py pyevents/tests/pipeline/late.py
 
 bench-python: $(PY)
 	$(CARGO) build --release -p event-engine-cli
@@ -158,7 +161,7 @@ examples-c: build-c
 # The tests are built against the debug library (the build `cargo test` already made), each
 # test as C99 with gcc and as C++17 with g++, test_api also statically linked; run.sh runs them
 # plainly and under valgrind, the end-to-end ones through the Rust peer.
-C_TESTS := test_api test_client test_host test_e2e
+C_TESTS := test_api test_client test_host test_e2e test_sdk_cases
 C_TEST_OUT := target/c/debug/tests
 C_TEST_LINK := -Ltarget/c/debug/lib -levent_engine -Wl,-rpath,$(abspath target/c/debug/lib) -lpthread
 

@@ -18,10 +18,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class NativePlugin {
   /**
-   * Opens a connection to `endpoint` (e.g. `tcp://127.0.0.1:6000`). Connecting is lazy: this
-   * sends nothing, and an engine that is not there yet is found when it starts.
+   * Opens a connection to `target` (resolved by the SDK core's rule, with the launch
+   * environment). Connecting is lazy: this sends nothing, and an engine that is not there yet
+   * is found when it starts.
    */
-  static open(endpoint: string, options?: NativeOptions | undefined | null): NativePlugin
+  static open(target?: NativeTarget | undefined | null, options?: NativeOptions | undefined | null): NativePlugin
   /** The endpoint this plugin talks to. */
   get endpoint(): string
   /** Who the plugin is and what the engine supports. */
@@ -36,8 +37,8 @@ export declare class NativePlugin {
    */
   nextBatch(max: number, timeoutMs?: number | undefined | null): Promise<Buffer[]>
   /**
-   * Publishes the events in one round trip, in order; resolves to how many (0 for none, without
-   * a request).
+   * Publishes the events, in order, in as few round trips as the SDK core's batches allow;
+   * resolves to how many (0 for none, without a request).
    */
   publish(events: Array<Buffer>): Promise<number>
   /** Tells the engine this plugin is done. Later calls fail with `EE_CLOSED`. */
@@ -51,6 +52,19 @@ export declare class NativePlugin {
   resetCancel(): void
 }
 
+/**
+ * Checks a batch size by the SDK core's rule (a whole number from 1 to 65536) and returns it;
+ * throws an `EE_INVALID_ARGUMENT` error naming `name` otherwise.
+ */
+export declare function checkBatchSize(value: number, name: string): number
+
+/**
+ * Checks a receive time-out in milliseconds by the SDK core's rule and returns it, or `null`
+ * for no limit (`undefined`, `null`, `Infinity`, or 10^12 and more); throws an
+ * `EE_INVALID_ARGUMENT` error for a negative number or NaN.
+ */
+export declare function checkTimeout(ms?: number | undefined | null): number | null
+
 /** A subscription filter of the plugin. */
 export interface FilterInfo {
   /** The filter's bytes in lower-case hex. */
@@ -58,6 +72,9 @@ export interface FilterInfo {
   /** The filter as text, when its bytes are printable UTF-8. */
   text?: string
 }
+
+/** Largest batch of one receive (the protocol's `max_batch`, 65536). */
+export declare const MAX_BATCH: number
 
 /** Settings of a connection; every field is optional (the client's defaults apply). */
 export interface NativeOptions {
@@ -78,6 +95,25 @@ export interface NativeOptions {
   pollSliceMs?: number
   /** Longest wait the engine is asked for in one request (default 1000). */
   longPollMs?: number
+}
+
+/**
+ * Where to connect; every field is optional, and the SDK core's rule decides
+ * ([`Target::resolve`]: an endpoint, else a port on a host, else the launch environment).
+ */
+export interface NativeTarget {
+  /**
+   * The plugin's TCP port on the engine (1 to 65535). Default: `$EE_PLUGIN_ENDPOINT`, else
+   * `$EE_PLUGIN_PORT` (what `event-engine run` sets for the plugins it launches).
+   */
+  port?: number
+  /**
+   * The engine's host (default `127.0.0.1`); IPv6 addresses may be given bare. With a host
+   * and no port, the port is `$EE_PLUGIN_PORT`.
+   */
+  host?: string
+  /** A full endpoint instead of `host` and `port`, e.g. `tcp://10.0.0.5:6000`. */
+  endpoint?: string
 }
 
 /** Who the plugin is and what the engine supports (the protocol's `hello`). */

@@ -836,3 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativePlugin = nativeBinding.NativePlugin
+module.exports.checkBatchSize = nativeBinding.checkBatchSize
+module.exports.checkTimeout = nativeBinding.checkTimeout
+module.exports.MAX_BATCH = nativeBinding.MAX_BATCH

@@ -1,31 +1,55 @@
 'use strict';
 // event-engine for Node.js: an external plugin as a Promise-based class over the shared Rust
-// client (the native addon loaded by binding.js). See docs/node.md.
+// client (the native addon loaded by binding.js). See docs/node.md. The types (index.d.ts) are
+// generated from this file's JSDoc by `tsc` and checked with `--strict` by the tests.
 
-const { NativePlugin } = loadBinding();
-const errors = require('./errors.js');
+/** @typedef {import('./binding').NativePlugin} NativePlugin */
+/** @typedef {import('./binding').NativeOptions} NativeOptions */
+/** @typedef {import('./binding').NativeTarget} NativeTarget */
+/** @typedef {import('./binding').PluginInfo} PluginInfo */
+/** @typedef {import('./binding').PluginStats} PluginStats */
+/** @typedef {import('./binding').FilterInfo} FilterInfo */
 
-const { ClosedError, InterruptedError, InvalidArgumentError, fromNative } = errors;
+const native = loadBinding();
+const {
+  EventEngineError,
+  InvalidArgumentError,
+  DisconnectedError,
+  ProtocolError,
+  InterruptedError,
+  ClosedError,
+  UnexpectedReplyError,
+  ZmqError,
+  ErrorCodes,
+  fromNative,
+} = require('./errors.js');
 
-/** The native addon, or an error that says how to build it. */
+/** @typedef {import('./errors.js').ErrorCode} ErrorCode */
+
+/**
+ * The native addon, or an error that says how to build it.
+ * @returns {typeof import('./binding')}
+ */
 function loadBinding() {
   try {
     return require('./binding.js');
   } catch (err) {
-    const e = new Error(
-      `event-engine: the native addon for ${process.platform}-${process.arch} could not be loaded ` +
-        '(see `cause`). It is built ' +
-        `from source when the package is installed; build it with \`npm run build\` in ${__dirname} ` +
-        '(needs Rust: https://rustup.rs). See docs/node.md.',
-      { cause: err },
+    const e = Object.assign(
+      new Error(
+        `event-engine: the native addon for ${process.platform}-${process.arch} could not be loaded ` +
+          '(see `cause`). It is built ' +
+          `from source when the package is installed; build it with \`npm run build\` in ${__dirname} ` +
+          '(needs Rust: https://rustup.rs). See docs/node.md.',
+        { cause: err },
+      ),
+      { code: 'EE_NO_ADDON' },
     );
-    e.code = 'EE_NO_ADDON';
     throw e;
   }
 }
 
-/** Largest batch of `nextBatch` and `publishMany` (the protocol's `max_batch`). */
-const MAX_BATCH = 65536;
+/** Largest batch of `nextBatch` and of one request of `publishMany` (the protocol's `max_batch`, 65536). */
+const MAX_BATCH = native.MAX_BATCH;
 /** Events fetched per round trip by async iteration, unless told otherwise. */
 const DEFAULT_BATCH = 256;
 /**
@@ -36,111 +60,141 @@ const DEFAULT_BATCH = 256;
  */
 const WAIT_SLICE_MS = 250;
 
-const NATIVE_OPTIONS = [
-  'replyTimeoutMs',
-  'retries',
-  'reconnectBackoffMs',
-  'maxBackoffMs',
-  'publishTimeoutMs',
-  'pollSliceMs',
-  'longPollMs',
-];
-
 const kCreate = Symbol('Plugin.create');
 
-function invalid(message) {
-  return new InvalidArgumentError(message);
+/** An event as accepted by `publish`: bytes (its filter first), or text sent as UTF-8. */
+/** @typedef {Buffer | Uint8Array | ArrayBuffer | string} EventData */
+
+/**
+ * Where to connect and how the connection behaves: a target (`port`, `host`, `endpoint`; none of
+ * them: the launch environment), the connection's settings, and:
+ * @typedef {NativeTarget & NativeOptions & ConnectExtras} ConnectOptions
+ */
+/**
+ * @typedef {object} ConnectExtras
+ * @property {boolean} [hello] Ask the engine who the plugin is before resolving (default `true`):
+ *   an absent engine or one that speaks only protocol v1 then makes `connect` reject.
+ * @property {AbortSignal} [signal] Aborts the connection attempt (the `hello`).
+ */
+/**
+ * Options of calls that can be aborted.
+ * @typedef {object} CallOptions
+ * @property {AbortSignal} [signal] Aborting it makes the call reject with `InterruptedError`
+ *   (within `pollSliceMs`).
+ */
+/**
+ * Options of calls that wait for events.
+ * @typedef {object} ReceiveOptions
+ * @property {AbortSignal} [signal] Aborting it makes the call reject with `InterruptedError`.
+ * @property {number | null} [timeoutMs] How long to wait for an event, in milliseconds; `0` only
+ *   takes what is there. Not given, `null` or `Infinity`: no limit.
+ */
+/**
+ * Options of async iteration.
+ * @typedef {object} EventsOptions
+ * @property {AbortSignal} [signal] Aborting it makes the iteration reject with `InterruptedError`.
+ * @property {number | null} [timeoutMs] Iteration ends when no event comes within this time.
+ * @property {number} [batchSize] Events fetched per round trip (1 to 65536, default 256).
+ */
+
+/**
+ * Converts an addon error thrown synchronously.
+ * @template T
+ * @param {() => T} fn
+ * @returns {T}
+ */
+function nativeCall(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw fromNative(e);
+  }
 }
 
+/**
+ * @param {unknown} value
+ * @param {string} what
+ * @returns {Record<string, unknown>}
+ */
 function checkObject(value, what) {
   if (value === undefined) return {};
-  if (value === null || typeof value !== 'object') throw invalid(`${what} must be an object`);
-  return value;
+  if (value === null || typeof value !== 'object') throw new InvalidArgumentError(`${what} must be an object`);
+  return /** @type {Record<string, unknown>} */ (value);
 }
 
-/** The endpoint from connect()'s options, or from the launch environment. */
-function endpointOf(options) {
-  if (options.endpoint !== undefined) {
-    if (typeof options.endpoint !== 'string') throw invalid('endpoint must be a string');
-    return options.endpoint;
-  }
-  let port = options.port;
-  if (port === undefined && process.env.EE_PLUGIN_ENDPOINT && options.host === undefined) {
-    return process.env.EE_PLUGIN_ENDPOINT;
-  }
-  if (port === undefined && process.env.EE_PLUGIN_PORT) port = Number(process.env.EE_PLUGIN_PORT);
-  if (port === undefined) {
-    throw invalid(
-      'no port: pass { port } (or { endpoint }), or set EE_PLUGIN_PORT (event-engine sets it for ' +
-        'the plugins it launches)',
-    );
-  }
-  if (typeof port === 'string' && port.trim() !== '') port = Number(port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw invalid(`port must be an integer from 1 to 65535 (got ${String(options.port ?? port)})`);
-  }
-  let host = options.host === undefined ? '127.0.0.1' : options.host;
-  if (typeof host !== 'string' || host === '') throw invalid('host must be a non-empty string');
-  if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-  return `tcp://${host}:${port}`;
+/**
+ * The target of connect()'s options, for the SDK core to resolve: JavaScript types only
+ * (a port given as text is read as a number).
+ * @param {Record<string, unknown>} options
+ * @returns {NativeTarget}
+ */
+function targetOf(options) {
+  const { port, host, endpoint } = options;
+  return /** @type {NativeTarget} */ ({
+    port: typeof port === 'string' && port.trim() !== '' ? Number(port) : port,
+    host,
+    endpoint,
+  });
 }
 
-function nativeOptionsOf(options) {
-  const out = {};
-  for (const key of NATIVE_OPTIONS) {
-    const value = options[key];
-    if (value === undefined) continue;
-    if (key === 'publishTimeoutMs' && value === null) {
-      out[key] = null;
-      continue;
-    }
-    if (typeof value !== 'number' || Number.isNaN(value)) {
-      throw invalid(`${key} must be a number (got ${typeof value})`);
-    }
-    if (key === 'retries' && (!Number.isInteger(value) || value < 0 || value > 0xffffffff)) {
-      throw invalid(`retries must be a whole number from 0 (got ${value})`);
-    }
-    out[key] = value;
-  }
-  return out;
-}
-
-/** timeoutMs: undefined/null/Infinity wait with no limit; otherwise milliseconds from 0. */
+/**
+ * timeoutMs, checked by the SDK core: `undefined` for no limit, else milliseconds from 0.
+ * @param {Record<string, unknown>} options
+ * @returns {number | undefined}
+ */
 function timeoutOf(options) {
   const t = options.timeoutMs;
-  if (t === undefined || t === null || t === Infinity) return undefined;
-  if (typeof t !== 'number' || Number.isNaN(t) || t < 0) {
-    throw invalid(`timeoutMs must be a number of milliseconds from 0, or Infinity (got ${String(t)})`);
+  if (t !== undefined && t !== null && typeof t !== 'number') {
+    throw new InvalidArgumentError(`timeoutMs must be a number of milliseconds from 0, or Infinity (got ${String(t)})`);
   }
-  return t;
+  return nativeCall(() => native.checkTimeout(/** @type {number | null | undefined} */ (t))) ?? undefined;
 }
 
+/**
+ * @param {Record<string, unknown>} options
+ * @returns {AbortSignal | undefined}
+ */
 function signalOf(options) {
   const s = options.signal;
   if (s === undefined || s === null) return undefined;
-  if (typeof s !== 'object' || typeof s.addEventListener !== 'function' || !('aborted' in s)) {
-    throw invalid('signal must be an AbortSignal');
+  if (typeof s !== 'object' || !('addEventListener' in s) || typeof s.addEventListener !== 'function' || !('aborted' in s)) {
+    throw new InvalidArgumentError('signal must be an AbortSignal');
   }
-  return s;
+  return /** @type {AbortSignal} */ (s);
 }
 
+/**
+ * A batch size, checked by the SDK core.
+ * @param {unknown} max
+ * @param {string} what
+ * @returns {number}
+ */
 function batchSizeOf(max, what) {
-  if (!Number.isInteger(max) || max < 1 || max > MAX_BATCH) {
-    throw invalid(`${what} must be an integer from 1 to ${MAX_BATCH} (got ${String(max)})`);
+  if (typeof max !== 'number') {
+    throw new InvalidArgumentError(`${what} must be a whole number from 1 to ${MAX_BATCH} (got ${String(max)})`);
   }
-  return max;
+  return nativeCall(() => native.checkBatchSize(max, what));
 }
 
-/** An event as a Buffer: Buffers as they are, other byte views without a copy, text as UTF-8. */
+/**
+ * An event as a Buffer: Buffers as they are, other byte views without a copy, text as UTF-8.
+ * @param {unknown} event
+ * @param {number} [index]
+ * @returns {Buffer}
+ */
 function toBuffer(event, index) {
   if (Buffer.isBuffer(event)) return event;
   if (ArrayBuffer.isView(event)) return Buffer.from(event.buffer, event.byteOffset, event.byteLength);
   if (event instanceof ArrayBuffer) return Buffer.from(event);
   if (typeof event === 'string') return Buffer.from(event, 'utf8');
   const where = index === undefined ? 'an event' : `event ${index + 1}`;
-  throw invalid(`${where} must be a Buffer, a Uint8Array or a string (got ${typeof event})`);
+  throw new InvalidArgumentError(`${where} must be a Buffer, a Uint8Array or a string (got ${typeof event})`);
 }
 
+/**
+ * @param {AbortSignal} signal
+ * @returns {InstanceType<typeof InterruptedError>}
+ */
 function interrupted(signal) {
   return new InterruptedError('the call was aborted', { cause: signal.reason });
 }
@@ -155,10 +209,16 @@ function interrupted(signal) {
  * two of them.
  */
 class Plugin {
+  /** @type {NativePlugin} */
   #native;
+  /** @type {string} */
   #endpoint;
+  /** @type {PluginInfo | null} */
   #info = null;
-  /** The last call in line; never rejects. */
+  /**
+   * The last call in line; never rejects.
+   * @type {Promise<void>}
+   */
   #tail = Promise.resolve();
   /** True while a native call runs. */
   #busy = false;
@@ -168,34 +228,40 @@ class Plugin {
   #cancelled = false;
   #closing = false;
   #closed = false;
+  /** @type {Promise<void> | null} */
   #quitting = null;
-  /** Events fetched ahead by async iteration and not yet handed out. */
+  /**
+   * Events fetched ahead by async iteration and not yet handed out.
+   * @type {(Buffer | undefined)[]}
+   */
   #ahead = [];
   #aheadPos = 0;
 
-  /** @internal Use `Plugin.connect()`. */
-  constructor(token, native) {
+  /**
+   * Use `Plugin.connect()`.
+   * @private
+   * @param {symbol} token
+   * @param {NativePlugin} nativePlugin
+   */
+  constructor(token, nativePlugin) {
     if (token !== kCreate) throw new TypeError('use `await Plugin.connect({ port })`');
-    this.#native = native;
-    this.#endpoint = native.endpoint;
+    this.#native = nativePlugin;
+    this.#endpoint = nativePlugin.endpoint;
   }
 
   /**
    * Connects to an external plugin's port on an engine and (unless `hello: false`) asks the
-   * engine who the plugin is, which also checks that the engine speaks protocol v2.
+   * engine who the plugin is, which also checks that the engine speaks protocol v2. Where it
+   * connects is the SDK core's rule (docs/node.md): `endpoint`, else `port` on `host`
+   * (127.0.0.1), else the launch environment (`EE_PLUGIN_ENDPOINT`, `EE_PLUGIN_PORT`).
+   * @param {ConnectOptions} [options]
+   * @returns {Promise<Plugin>}
    */
   static async connect(options) {
     const opts = checkObject(options, 'options');
-    const endpoint = endpointOf(opts);
-    const nativeOptions = nativeOptionsOf(opts);
     const signal = signalOf(opts);
-    let native;
-    try {
-      native = NativePlugin.open(endpoint, nativeOptions);
-    } catch (e) {
-      throw fromNative(e);
-    }
-    const plugin = new Plugin(kCreate, native);
+    const opened = nativeCall(() => native.NativePlugin.open(targetOf(opts), /** @type {NativeOptions} */ (opts)));
+    const plugin = new Plugin(kCreate, opened);
     if (opts.hello !== false) {
       try {
         plugin.#info = await plugin.info({ signal });
@@ -207,17 +273,26 @@ class Plugin {
     return plugin;
   }
 
-  /** The endpoint this plugin talks to, e.g. `tcp://127.0.0.1:6000`. */
+  /**
+   * The endpoint this plugin talks to, e.g. `tcp://127.0.0.1:6000`.
+   * @returns {string}
+   */
   get endpoint() {
     return this.#endpoint;
   }
 
-  /** The plugin's registered name (from the `hello` made by connect(); null with `hello: false`). */
+  /**
+   * The plugin's registered name (from the `hello` made by connect(); null with `hello: false`).
+   * @returns {string | null}
+   */
   get name() {
     return this.#info ? this.#info.name : null;
   }
 
-  /** True once quit() has been called. */
+  /**
+   * True once quit() has been called.
+   * @returns {boolean}
+   */
   get closed() {
     return this.#closing || this.#closed;
   }
@@ -225,22 +300,37 @@ class Plugin {
   /**
    * Runs `fn` (which starts a native call) after every call made before it. Rejects with
    * ClosedError once quit() has been called, and with InterruptedError when `signal` fires.
+   * @template T
+   * @param {() => T | Promise<T>} fn
+   * @param {AbortSignal | undefined} signal
+   * @returns {Promise<T>}
    */
   #call(fn, signal, isQuit = false, receive = false) {
     if (this.#closing && !isQuit) return Promise.reject(new ClosedError('the plugin has quit'));
     if (signal && signal.aborted) return Promise.reject(interrupted(signal));
     const before = this.#tail;
-    let release;
+    /** @type {() => void} */
+    let release = () => {};
     this.#tail = new Promise((resolve) => {
       release = resolve;
     });
     return this.#run(before, fn, signal, isQuit, receive).finally(release);
   }
 
+  /**
+   * @template T
+   * @param {Promise<void>} before
+   * @param {() => T | Promise<T>} fn
+   * @param {AbortSignal | undefined} signal
+   * @param {boolean} isQuit
+   * @param {boolean} receive
+   * @returns {Promise<T>}
+   */
   async #run(before, fn, signal, isQuit, receive) {
     await before;
     if (this.#closing && !isQuit) throw new ClosedError('the plugin has quit');
     if (signal && signal.aborted) throw interrupted(signal);
+    /** @type {(() => void) | undefined} */
     let onAbort;
     if (signal) {
       onAbort = () => this.#cancel();
@@ -262,7 +352,7 @@ class Plugin {
     } finally {
       this.#busy = false;
       this.#receiving = false;
-      if (onAbort) signal.removeEventListener('abort', onAbort);
+      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
       if (this.#cancelled) {
         this.#cancelled = false;
         this.#native.resetCancel();
@@ -278,12 +368,16 @@ class Plugin {
     }
   }
 
-  /** Up to `max` events fetched ahead by iteration, if any. */
+  /**
+   * Up to `max` events fetched ahead by iteration, if any.
+   * @param {number} max
+   * @returns {Buffer[] | null}
+   */
   #takeAhead(max) {
     const available = this.#ahead.length - this.#aheadPos;
     if (available === 0) return null;
     const n = Math.min(max, available);
-    const out = this.#ahead.slice(this.#aheadPos, this.#aheadPos + n);
+    const out = /** @type {Buffer[]} */ (this.#ahead.slice(this.#aheadPos, this.#aheadPos + n));
     this.#aheadPos += n;
     if (this.#aheadPos === this.#ahead.length) {
       this.#ahead = [];
@@ -295,24 +389,34 @@ class Plugin {
   /**
    * Receives up to `max` events (`one`: a Buffer or null), waiting at most `timeoutMs`
    * (undefined: no limit) in native calls of at most WAIT_SLICE_MS, each its own turn in line.
+   * @param {number} max
+   * @param {number | undefined} timeoutMs
+   * @param {AbortSignal | undefined} signal
+   * @returns {Promise<Buffer[]>}
    */
-  async #receive(one, max, timeoutMs, signal) {
+  async #receive(max, timeoutMs, signal) {
     const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
     for (;;) {
       let last = false;
       const got = await this.#call(() => {
         const ahead = this.#takeAhead(max);
-        if (ahead) return one ? ahead[0] : ahead;
+        if (ahead) return ahead;
         const left = deadline - performance.now();
         last = left <= WAIT_SLICE_MS;
         const slice = Math.max(0, Math.min(left, WAIT_SLICE_MS));
-        return one ? this.#native.next(slice) : this.#native.nextBatch(max, slice);
+        return max === 1
+          ? this.#native.next(slice).then((e) => (e === null ? [] : [e]))
+          : this.#native.nextBatch(max, slice);
       }, signal, false, true);
-      if (last || (one ? got !== null : got.length > 0)) return got;
+      if (last || got.length > 0) return got;
     }
   }
 
-  /** Who the plugin is and what the engine supports (the protocol's `hello`). */
+  /**
+   * Who the plugin is and what the engine supports (the protocol's `hello`).
+   * @param {CallOptions} [options]
+   * @returns {Promise<PluginInfo>}
+   */
   info(options) {
     try {
       const signal = signalOf(checkObject(options, 'options'));
@@ -322,7 +426,11 @@ class Plugin {
     }
   }
 
-  /** The plugin's counters on the engine (the protocol's `stats`). */
+  /**
+   * The plugin's counters on the engine (the protocol's `stats`).
+   * @param {CallOptions} [options]
+   * @returns {Promise<PluginStats>}
+   */
   stats(options) {
     try {
       const signal = signalOf(checkObject(options, 'options'));
@@ -334,14 +442,16 @@ class Plugin {
 
   /**
    * The next event, or null when none came within `timeoutMs` (no limit when it is not given).
-   * Asking for an event acknowledges the ones received before it.
+   * Asking for an event acknowledges the ones received before it (at-least-once delivery).
+   * @param {ReceiveOptions} [options]
+   * @returns {Promise<Buffer | null>}
    */
   next(options) {
     try {
       const opts = checkObject(options, 'options');
       const timeoutMs = timeoutOf(opts);
       const signal = signalOf(opts);
-      return this.#receive(true, 1, timeoutMs, signal);
+      return this.#receive(1, timeoutMs, signal).then((events) => events[0] ?? null);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -349,21 +459,29 @@ class Plugin {
 
   /**
    * Up to `max` events in one round trip: waits at most `timeoutMs` for the first, then takes
-   * every event available at that moment, up to `max`. Empty when none came in time.
+   * every event available at that moment, up to `max` (1 to 65536). Empty when none came in time.
+   * @param {number} max
+   * @param {ReceiveOptions} [options]
+   * @returns {Promise<Buffer[]>}
    */
   nextBatch(max, options) {
     try {
-      batchSizeOf(max, 'max');
+      const n = batchSizeOf(max, 'max');
       const opts = checkObject(options, 'options');
       const timeoutMs = timeoutOf(opts);
       const signal = signalOf(opts);
-      return this.#receive(false, max, timeoutMs, signal);
+      return this.#receive(n, timeoutMs, signal);
     } catch (e) {
       return Promise.reject(e);
     }
   }
 
-  /** Publishes one event (its filter first): a Buffer, a Uint8Array or a string (UTF-8). */
+  /**
+   * Publishes one event (its filter first): a Buffer, a Uint8Array or a string (UTF-8).
+   * @param {EventData} event
+   * @param {CallOptions} [options]
+   * @returns {Promise<void>}
+   */
   publish(event, options) {
     try {
       const events = [toBuffer(event)];
@@ -375,19 +493,20 @@ class Plugin {
   }
 
   /**
-   * Publishes events in one round trip, in order (at most 65536); resolves to how many were
-   * published. An empty list publishes nothing and sends no request.
+   * Publishes events, in order, in as few round trips as the protocol allows (65536 events
+   * each); resolves to how many were published. If a round trip fails, the events of the
+   * earlier ones were published. An empty list publishes nothing and sends no request.
+   * @param {Iterable<EventData>} events
+   * @param {CallOptions} [options]
+   * @returns {Promise<number>}
    */
   publishMany(events, options) {
     try {
       if (events === null || typeof events !== 'object' || typeof events[Symbol.iterator] !== 'function') {
-        throw invalid('events must be an array (or an iterable) of Buffers, Uint8Arrays or strings');
+        throw new InvalidArgumentError('events must be an array (or an iterable) of Buffers, Uint8Arrays or strings');
       }
       const buffers = Array.from(events, (e, i) => toBuffer(e, i));
       if (buffers.length === 0) return Promise.resolve(0);
-      if (buffers.length > MAX_BATCH) {
-        throw invalid(`at most ${MAX_BATCH} events per batch (got ${buffers.length})`);
-      }
       const signal = signalOf(checkObject(options, 'options'));
       return this.#call(() => this.#native.publish(buffers), signal);
     } catch (e) {
@@ -401,6 +520,7 @@ class Plugin {
    * stats under way completes; calls not started yet, and calls made later, reject with
    * ClosedError. Calling it again returns the same Promise. Once it has been called the plugin
    * holds nothing that keeps Node.js running.
+   * @returns {Promise<void>}
    */
   quit() {
     if (this.#quitting) return this.#quitting;
@@ -426,6 +546,8 @@ class Plugin {
    * no event comes within that time; without it, it ends when the plugin quits. Leaving the loop
    * early (`break`) loses nothing: events fetched ahead are returned by the next call to
    * next(), nextBatch() or a new iteration.
+   * @param {EventsOptions} [options]
+   * @returns {AsyncGenerator<Buffer, void, undefined>}
    */
   async *events(options) {
     const opts = checkObject(options, 'options');
@@ -436,7 +558,7 @@ class Plugin {
       if (this.#aheadPos === this.#ahead.length) {
         let batch;
         try {
-          batch = await this.#receive(false, batchSize, timeoutMs, signal);
+          batch = await this.#receive(batchSize, timeoutMs, signal);
         } catch (e) {
           if (e instanceof ClosedError) return;
           throw e;
@@ -450,7 +572,7 @@ class Plugin {
           this.#aheadPos = 0;
         }
       }
-      const event = this.#ahead[this.#aheadPos];
+      const event = /** @type {Buffer} */ (this.#ahead[this.#aheadPos]);
       this.#ahead[this.#aheadPos] = undefined;
       this.#aheadPos += 1;
       if (this.#aheadPos === this.#ahead.length) {
@@ -461,7 +583,10 @@ class Plugin {
     }
   }
 
-  /** `for await (const event of plugin)`: the same as `plugin.events()`. */
+  /**
+   * `for await (const event of plugin)`: the same as `plugin.events()`.
+   * @returns {AsyncGenerator<Buffer, void, undefined>}
+   */
   [Symbol.asyncIterator]() {
     return this.events();
   }
@@ -470,6 +595,13 @@ class Plugin {
 module.exports = {
   Plugin,
   MAX_BATCH,
-  ...errors,
+  EventEngineError,
+  InvalidArgumentError,
+  DisconnectedError,
+  ProtocolError,
+  InterruptedError,
+  ClosedError,
+  UnexpectedReplyError,
+  ZmqError,
+  ErrorCodes,
 };
-delete module.exports.fromNative;

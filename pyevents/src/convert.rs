@@ -2,52 +2,22 @@
 
 use std::time::Duration;
 
+use event_engine_client::options::{self, Unit};
+use event_engine_client::Error;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::{PyBytes, PyInt, PyString};
 
-/// Longer waits than this (about 31 years) mean "for ever"; it also keeps `Instant + timeout`
-/// far from overflowing.
-const FOREVER_SECS: f64 = 1e9;
-
-/// Why a time-out was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadTimeout(pub String);
-
-/// A time-out in seconds (`None`: no limit) as the client's `Option<Duration>`.
-///
-/// Negative and NaN values are refused; infinity and absurdly long waits mean no limit.
-pub fn timeout_from_secs(secs: Option<f64>) -> Result<Option<Duration>, BadTimeout> {
-    let Some(s) = secs else {
-        return Ok(None);
-    };
-    if s.is_nan() {
-        return Err(BadTimeout(
-            "timeout must be a number of seconds, not NaN".into(),
-        ));
-    }
-    if s < 0.0 {
-        return Err(BadTimeout(format!(
-            "timeout must be >= 0 seconds or None (no limit), got {s}"
-        )));
-    }
-    if s >= FOREVER_SECS {
-        return Ok(None);
-    }
-    Ok(Some(Duration::from_secs_f64(s)))
+/// A time-out in seconds (`None`: no limit) as the client's `Option<Duration>`, by the SDK
+/// core's rule (negative and NaN refused; infinity and absurdly long waits mean no limit).
+pub fn timeout_from_secs(secs: Option<f64>) -> Result<Option<Duration>, Error> {
+    options::timeout("timeout", secs, Unit::Seconds)
 }
 
-/// A time-out in seconds for the client's options, where `None` is not allowed.
-pub fn duration_from_secs(name: &str, secs: f64) -> Result<Duration, BadTimeout> {
-    match timeout_from_secs(Some(secs)) {
-        Ok(Some(d)) if !d.is_zero() => Ok(d),
-        Ok(Some(_)) => Err(BadTimeout(format!("{name} must be longer than 0 seconds"))),
-        Ok(None) => Err(BadTimeout(format!(
-            "{name} must be shorter than {FOREVER_SECS} seconds"
-        ))),
-        Err(BadTimeout(m)) => Err(BadTimeout(m.replacen("timeout", name, 1))),
-    }
+/// A setting in seconds, by the SDK core's rule.
+pub fn duration_from_secs(name: &str, secs: f64) -> Result<Duration, Error> {
+    options::duration(name, secs, Unit::Seconds)
 }
 
 /// The bytes of one event, borrowed from Python when possible.
@@ -107,30 +77,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timeouts() {
-        assert_eq!(timeout_from_secs(None), Ok(None));
+    fn timeouts_follow_the_core_in_seconds() {
+        assert_eq!(timeout_from_secs(None).ok(), Some(None));
         assert_eq!(
-            timeout_from_secs(Some(0.25)),
-            Ok(Some(Duration::from_millis(250)))
+            timeout_from_secs(Some(0.25)).ok(),
+            Some(Some(Duration::from_millis(250)))
         );
-        assert_eq!(timeout_from_secs(Some(0.0)), Ok(Some(Duration::ZERO)));
-        assert_eq!(timeout_from_secs(Some(f64::INFINITY)), Ok(None));
-        assert_eq!(timeout_from_secs(Some(1e300)), Ok(None));
+        assert_eq!(timeout_from_secs(Some(f64::INFINITY)).ok(), Some(None));
         assert!(timeout_from_secs(Some(-0.5)).is_err());
-        assert!(timeout_from_secs(Some(f64::NAN)).is_err());
-        assert!(timeout_from_secs(Some(f64::NEG_INFINITY)).is_err());
-    }
-
-    #[test]
-    fn option_durations() {
-        assert_eq!(
-            duration_from_secs("long_poll", 1.0),
-            Ok(Duration::from_secs(1))
-        );
-        let e = duration_from_secs("long_poll", 0.0).unwrap_err();
-        assert!(e.0.contains("long_poll"), "{e:?}");
-        let e = duration_from_secs("reply_timeout", -1.0).unwrap_err();
-        assert!(e.0.starts_with("reply_timeout"), "{e:?}");
+        let e = duration_from_secs("long_poll", -1.0).unwrap_err();
+        assert!(e.to_string().contains("long_poll"), "{e}");
         assert!(duration_from_secs("x", f64::INFINITY).is_err());
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! The exception classes live in Python (`pyevents/errors.py`): `Timeout` must also be a
 //! `zmq.error.Again` when pyzmq is importable, which only a class defined at import time in
-//! Python can be. This module looks them up (once) and raises them.
+//! Python can be. This module names the class of each kind of the client's table
+//! ([`class_name`]: a kind added there fails this crate's build until it has one), gives the table
+//! to Python as `_native.ERROR_KINDS` (from which `errors.py` takes every kind, code and number),
+//! and raises the exceptions.
 
 use event_engine_client::{Error, ErrorKind};
 use pyo3::exceptions::{PyException, PyRuntimeError};
@@ -34,6 +37,14 @@ pub fn class_name(kind: ErrorKind) -> &'static str {
     }
 }
 
+/// `_native.ERROR_KINDS`: `(number, kind, code, class name)` for every kind of the client.
+pub fn kinds_table() -> Vec<(u32, &'static str, String, &'static str)> {
+    ErrorKind::ALL
+        .iter()
+        .map(|k| (k.number(), k.name(), k.code(), class_name(*k)))
+        .collect()
+}
+
 /// Builds an exception of class `name` from `pyevents.errors`, called with `message` and, for
 /// `ProtocolError`, the wire code. If the class cannot be had (a broken install), the error says
 /// so instead.
@@ -42,8 +53,8 @@ fn raise(py: Python<'_>, name: &str, message: String, wire: Option<(&str, u32)>)
         let class = module(py)?.getattr(name)?;
         let kwargs = PyDict::new(py);
         if let Some((code, number)) = wire {
-            kwargs.set_item("code", code)?;
-            kwargs.set_item("wire_code", number)?;
+            kwargs.set_item("wire_code", code)?;
+            kwargs.set_item("wire_code_number", number)?;
         }
         let value = class.call((message.as_str(),), Some(&kwargs))?;
         Ok(PyErr::from_value(value))
@@ -75,11 +86,6 @@ pub fn timeout(py: Python<'_>, message: String) -> PyErr {
     raise(py, "Timeout", message, None)
 }
 
-/// `pyevents.InvalidArgument(message)` for arguments the binding checks itself.
-pub fn invalid_argument(py: Python<'_>, message: String) -> PyErr {
-    raise(py, "InvalidArgument", message, None)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +95,9 @@ mod tests {
         let names: std::collections::HashSet<_> =
             ErrorKind::ALL.iter().map(|k| class_name(*k)).collect();
         assert_eq!(names.len(), ErrorKind::ALL.len());
+        assert_eq!(
+            kinds_table()[1],
+            (2, "disconnected", "EE_DISCONNECTED".into(), "Disconnected")
+        );
     }
 }

@@ -16,6 +16,12 @@ pub use event::Event;
 pub use info::{Info, Stats};
 pub use plugin::Plugin;
 
+/// The endpoint of TCP `port` on `host` as every SDK spells it (`tcp://[::1]:6000` for IPv6).
+#[pyfunction]
+fn tcp_endpoint(host: &str, port: u16) -> String {
+    event_engine_client::wire::endpoint::tcp(host, port)
+}
+
 /// The private native module `pyevents._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -29,5 +35,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         event_engine_client::wire::PROTOCOL_VERSION,
     )?;
     m.add("MAX_BATCH", event_engine_client::wire::MAX_BATCH)?;
+    m.add("ERROR_KINDS", errors::kinds_table())?;
+    m.add_function(wrap_pyfunction!(tcp_endpoint, m)?)?;
     Ok(())
 }

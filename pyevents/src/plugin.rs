@@ -11,12 +11,14 @@ use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::Duration;
 
-use event_engine_client::{wire, CancelToken, Client, ClientOptions, Error};
+use event_engine_client::{
+    options as rules, CancelToken, Client, ClientOptions, Error, Protocol, Target,
+};
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyType};
 
-use crate::convert::{duration_from_secs, event_bytes, timeout_from_secs, BadTimeout, EventBytes};
+use crate::convert::{duration_from_secs, event_bytes, timeout_from_secs};
 use crate::errors;
 use crate::event::Event;
 use crate::info::{Info, Stats};
@@ -69,55 +71,11 @@ pub struct Plugin {
     closed: AtomicBool,
     /// The client's `last_seq`, 0 for none (sequence numbers start at 1).
     last_seq: AtomicU64,
+    protocol: Protocol,
 }
 
-/// The endpoint from the arguments, or from the launch environment (`docs/cli.md`).
-fn resolve_endpoint(
-    port: Option<i64>,
-    host: &str,
-    endpoint: Option<String>,
-) -> Result<String, String> {
-    match (port, endpoint) {
-        (Some(_), Some(_)) => Err("give either port or endpoint, not both".into()),
-        (None, Some(e)) => Ok(e),
-        (Some(p), None) => endpoint_of(host, p),
-        (None, None) => {
-            if let Ok(e) = std::env::var("EE_PLUGIN_ENDPOINT") {
-                if !e.is_empty() {
-                    return Ok(e);
-                }
-            }
-            match std::env::var("EE_PLUGIN_PORT") {
-                Ok(p) => match p.trim().parse::<i64>() {
-                    Ok(n) => endpoint_of(host, n),
-                    Err(_) => Err(format!("EE_PLUGIN_PORT={p:?} is not a port number")),
-                },
-                Err(_) => Err(
-                    "no port: pass Plugin(port) or endpoint=..., or set EE_PLUGIN_PORT \
-                     (the engine sets it for the plugins it launches)"
-                        .into(),
-                ),
-            }
-        }
-    }
-}
-
-fn endpoint_of(host: &str, port: i64) -> Result<String, String> {
-    if !(1..=65535).contains(&port) {
-        return Err(format!("port must be 1..=65535, got {port}"));
-    }
-    if host.is_empty() {
-        return Err("host must not be empty".into());
-    }
-    Ok(if host.contains(':') && !host.starts_with('[') {
-        format!("tcp://[{host}]:{port}")
-    } else {
-        format!("tcp://{host}:{port}")
-    })
-}
-
-fn bad_timeout(py: Python<'_>, e: BadTimeout) -> PyErr {
-    errors::invalid_argument(py, e.0)
+fn invalid(py: Python<'_>, e: Error) -> PyErr {
+    errors::to_py(py, e)
 }
 
 impl Plugin {
@@ -189,8 +147,22 @@ impl Plugin {
         }
     }
 
+    /// Publishes events in the SDK core's batches: each batch is taken from `events` in this
+    /// thread, with the GIL, and sent with it released.
+    fn publish_events<I>(&self, py: Python<'_>, events: I) -> PyResult<usize>
+    where
+        I: Iterator<Item = Result<crate::convert::EventBytes, Error>>,
+    {
+        let mut total = 0;
+        for batch in event_engine_client::batch::batches(events) {
+            let batch = batch.map_err(|e| errors::to_py(py, e))?;
+            total += self.call(py, |c| c.publish_batch(&batch))?;
+        }
+        Ok(total)
+    }
+
     fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Event>> {
-        let timeout = timeout_from_secs(timeout).map_err(|e| bad_timeout(py, e))?;
+        let timeout = timeout_from_secs(timeout).map_err(|e| invalid(py, e))?;
         let event = self.call(py, |c| c.next(timeout))?;
         Ok(event.map(|e| Event::from_client(py, e)))
     }
@@ -198,50 +170,57 @@ impl Plugin {
 
 #[pymethods]
 impl Plugin {
-    /// Connects to the external plugin at `port` on `host` (or at `endpoint`, e.g.
-    /// `tcp://10.0.0.5:6000`). With neither, uses `EE_PLUGIN_ENDPOINT` or `EE_PLUGIN_PORT`
-    /// from the environment (set by `event-engine run` for the plugins it launches).
+    /// Connects to the external plugin at `port` on `host` (default 127.0.0.1), or at
+    /// `endpoint` (e.g. `tcp://10.0.0.5:6000`). With neither port nor endpoint, uses
+    /// `EE_PLUGIN_ENDPOINT` or `EE_PLUGIN_PORT` from the environment (set by `event-engine run`
+    /// for the plugins it launches); with only a host, `EE_PLUGIN_PORT` on that host. The rule is
+    /// the SDK core's, the same in every language (`docs/python.md`).
     ///
     /// Connecting is lazy: an engine that is not up yet is found when it starts.
     /// `reply_timeout`: how long to wait for the engine beyond what it was asked to wait before
     /// reconnecting; `retries`: how many times a request that is safe to repeat is sent again;
     /// `publish_timeout`: how long a publish may wait while the bus is full (`None`: no limit);
     /// `long_poll`: longest single wait asked of the engine. Times are in seconds.
+    /// `protocol=1` speaks only event-engine 0.2's v1 bytes (for a 0.2 engine; what
+    /// `pyevents.events` uses): one event per receive, each delivered once, no `info`, `stats`
+    /// or `ack`.
     #[new]
     #[allow(clippy::too_many_arguments)] // a Python signature with keyword arguments
-    #[pyo3(signature = (port = None, host = "127.0.0.1", *, endpoint = None, reply_timeout = 5.0,
-                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0),
-           text_signature = "(port=None, host='127.0.0.1', *, endpoint=None, reply_timeout=5.0, \
-                             retries=3, publish_timeout=30.0, long_poll=1.0)")]
+    #[pyo3(signature = (port = None, host = None, *, endpoint = None, reply_timeout = 5.0,
+                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0, protocol = 2),
+           text_signature = "(port=None, host=None, *, endpoint=None, reply_timeout=5.0, \
+                             retries=3, publish_timeout=30.0, long_poll=1.0, protocol=2)")]
     fn new(
         py: Python<'_>,
         port: Option<i64>,
-        host: &str,
+        host: Option<String>,
         endpoint: Option<String>,
         reply_timeout: f64,
         retries: u32,
         publish_timeout: Option<f64>,
         long_poll: f64,
+        protocol: i64,
     ) -> PyResult<Plugin> {
-        let endpoint =
-            resolve_endpoint(port, host, endpoint).map_err(|m| errors::invalid_argument(py, m))?;
+        let target = Target {
+            port,
+            host,
+            endpoint,
+        };
+        let protocol = rules::protocol(protocol).map_err(|e| invalid(py, e))?;
         let options = ClientOptions {
             reply_timeout: duration_from_secs("reply_timeout", reply_timeout)
-                .map_err(|e| bad_timeout(py, e))?,
+                .map_err(|e| invalid(py, e))?,
             retries,
-            publish_timeout: match publish_timeout {
-                None => None,
-                Some(s) => {
-                    Some(duration_from_secs("publish_timeout", s).map_err(|e| bad_timeout(py, e))?)
-                }
-            },
+            publish_timeout: publish_timeout
+                .map(|s| duration_from_secs("publish_timeout", s))
+                .transpose()
+                .map_err(|e| invalid(py, e))?,
             poll_slice: POLL_SLICE,
-            long_poll: duration_from_secs("long_poll", long_poll)
-                .map_err(|e| bad_timeout(py, e))?,
+            long_poll: duration_from_secs("long_poll", long_poll).map_err(|e| invalid(py, e))?,
+            protocol,
             ..ClientOptions::default()
         };
-        let mut client =
-            Client::connect_with(&endpoint, options).map_err(|e| errors::to_py(py, e))?;
+        let mut client = Client::open(&target, options).map_err(|e| errors::to_py(py, e))?;
         let signal = PendingSignal::default();
         let stash = signal.clone();
         // Called by the client, without the GIL, at least every poll slice while it waits.
@@ -263,7 +242,17 @@ impl Plugin {
             signal,
             closed: AtomicBool::new(false),
             last_seq: AtomicU64::new(0),
+            protocol,
         })
+    }
+
+    /// The protocol this plugin speaks: 2, or 1 (event-engine 0.2's bytes).
+    #[getter]
+    fn protocol(&self) -> u32 {
+        match self.protocol {
+            Protocol::V1 => 1,
+            Protocol::V2 => 2,
+        }
     }
 
     /// The endpoint this plugin talks to, e.g. `tcp://127.0.0.1:6000`.
@@ -317,7 +306,7 @@ impl Plugin {
         max: i64,
         timeout: Option<f64>,
     ) -> PyResult<Bound<'py, PyList>> {
-        let timeout = timeout_from_secs(timeout).map_err(|e| bad_timeout(py, e))?;
+        let timeout = timeout_from_secs(timeout).map_err(|e| invalid(py, e))?;
         let max = usize::try_from(max).unwrap_or(0);
         let events = self.call(py, |c| c.next_batch(max, timeout))?;
         let objects = events
@@ -350,22 +339,26 @@ impl Plugin {
     }
 
     /// Publishes every event of `events` (an iterable of bytes), in order, in as few round
-    /// trips as possible (65536 events each); returns how many were published. If a round trip
-    /// fails, the events of the earlier ones were published.
+    /// trips as possible (65536 events each, the SDK core's rule); returns how many were
+    /// published. If a round trip fails, the events of the earlier ones were published.
     fn publish_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let mut total = 0;
-        let mut chunk: Vec<EventBytes> = Vec::new();
-        for item in events.try_iter()? {
-            chunk.push(event_bytes(&item?)?);
-            if chunk.len() == wire::MAX_BATCH as usize {
-                let full = std::mem::take(&mut chunk);
-                total += self.call(py, |c| c.publish_batch(&full))?;
-            }
+        // Events are taken from the iterable as the batches fill (with the GIL, which the
+        // client's call releases in between); the first that is not bytes-like stops it.
+        let items = events.try_iter()?;
+        let mut bad: Option<PyErr> = None;
+        let outcome = {
+            let events = items.map(|item| {
+                item.and_then(|i| event_bytes(&i)).map_err(|e| {
+                    bad = Some(e);
+                    Error::InvalidArgument("an event is not bytes-like".into())
+                })
+            });
+            self.publish_events(py, events)
+        };
+        match bad {
+            Some(e) => Err(e),
+            None => outcome,
         }
-        if !chunk.is_empty() {
-            total += self.call(py, |c| c.publish_batch(&chunk))?;
-        }
-        Ok(total)
     }
 
     /// Tells the engine every event received so far is processed (receiving does it on its
@@ -448,30 +441,5 @@ impl Plugin {
             self.endpoint,
             if self.closed() { "True" } else { "False" }
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoints() {
-        assert_eq!(
-            resolve_endpoint(Some(6000), "127.0.0.1", None),
-            Ok("tcp://127.0.0.1:6000".into())
-        );
-        assert_eq!(
-            resolve_endpoint(Some(6000), "::1", None),
-            Ok("tcp://[::1]:6000".into())
-        );
-        assert_eq!(
-            resolve_endpoint(None, "x", Some("tcp://h:1".into())),
-            Ok("tcp://h:1".into())
-        );
-        assert!(resolve_endpoint(Some(1), "h", Some("tcp://h:1".into())).is_err());
-        assert!(resolve_endpoint(Some(0), "h", None).is_err());
-        assert!(resolve_endpoint(Some(70000), "h", None).is_err());
-        assert!(resolve_endpoint(Some(1), "", None).is_err());
     }
 }

@@ -31,8 +31,10 @@ def old() -> str:
         code: str = e.code
         return code
     except pyevents.ProtocolError as e:
-        wire: int = e.wire_code
-        return str(wire)
+        wire: str = e.wire_code
+        number: int = e.wire_code_number
+        kind: str = e.kind
+        return f"{kind} {wire} {number}"
     reply: str = publish_msg(socket, msg)
     send_quit_command(socket)
     return reply

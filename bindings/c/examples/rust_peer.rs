@@ -100,11 +100,16 @@ fn run(count: u64, command: &[String]) -> (u32, u32) {
         }
     };
     let port = running.external_port("counter").unwrap_or_default();
+    // The launch environment, as `event-engine run` sets it.
+    let launch = event_engine_client::LaunchEnv {
+        name: Some("counter".into()),
+        port: Some(port.to_string()),
+        endpoint: Some(format!("tcp://127.0.0.1:{port}")),
+        ..Default::default()
+    };
     let child = Command::new(&command[0])
         .args(&command[1..])
-        .env("EE_PLUGIN_NAME", "counter")
-        .env("EE_PLUGIN_PORT", port.to_string())
-        .env("EE_PLUGIN_ENDPOINT", format!("tcp://127.0.0.1:{port}"))
+        .envs(launch.vars())
         .env("EE_COUNT", count.to_string())
         .spawn();
     let mut child = match child {

@@ -17,6 +17,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// `port` of `ee_client_open` when it is not given.
+#define EE_NO_PORT -1
+
 // What a call did: `EE_OK` (0) or the reason it failed. Codes 1 to 7 are the shared client's
 // error kinds (the same numbers in every SDK); the others are the C API's own.
 typedef enum ee_status_t {
@@ -338,6 +341,21 @@ enum ee_status_t ee_client_connect_port(const char *host,
                                         const struct ee_client_options_t *options,
                                         struct ee_client_t **client);
 
+// Connects as every SDK does (the SDK core's rule, `docs/c.md`): to `endpoint` if it is not
+// NULL; else to `port` on `host` (NULL: `"127.0.0.1"`) if `port` is not `EE_NO_PORT`; else, with
+// a `host`, to `EE_PLUGIN_PORT` on it; else to `EE_PLUGIN_ENDPOINT` or `EE_PLUGIN_PORT` from the
+// environment, which `event-engine run` sets for the plugins it launches. Giving `endpoint` with
+// `host` or `port` is `EE_INVALID_ARGUMENT`, as is a port outside 1 to 65535. Sets `*client` to
+// the new client (NULL on failure); `options` NULL means the defaults.
+//
+// A plugin launched by `event-engine run` needs no arguments:
+// `ee_client_open(NULL, NULL, EE_NO_PORT, NULL, &client)`.
+enum ee_status_t ee_client_open(const char *endpoint,
+                                const char *host,
+                                int32_t port,
+                                const struct ee_client_options_t *options,
+                                struct ee_client_t **client);
+
 // The endpoint the client talks to. The string belongs to the client.
 enum ee_status_t ee_client_endpoint(const struct ee_client_t *client, const char **endpoint);
 
@@ -370,9 +388,10 @@ enum ee_status_t ee_client_publish(const struct ee_client_t *client,
                                    const uint8_t *data,
                                    size_t len);
 
-// Publishes `count` events in one round trip, in order; all or none (an empty event is
-// `EE_INVALID_ARGUMENT` and nothing is published). `*published` (may be NULL) gets how many
-// were published. `count` 0 publishes nothing and succeeds.
+// Publishes `count` events, in order, in as few round trips as the protocol allows (65536
+// events each, the SDK core's batches): each round trip publishes all of its events or none (an
+// empty event is `EE_INVALID_ARGUMENT`). `*published` (may be NULL) gets how many were
+// published, also when a later round trip failed. `count` 0 publishes nothing and succeeds.
 enum ee_status_t ee_client_publish_batch(const struct ee_client_t *client,
                                          const struct ee_bytes_t *events,
                                          size_t count,

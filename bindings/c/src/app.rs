@@ -75,8 +75,10 @@ pub extern "C" fn ee_app_new(
 ) -> ee_status_t {
     guard(|| {
         let slot = out_handle(app, "app")?;
+        // C hosts are new applications, not 0.2 ones: the first failure stops the others (the
+        // Rust API's App::new keeps 0.2's default). A stop waits at most 2 s for plugins.
         *slot = into_handle(ee_app_t {
-            app: Some(App::new(publish_port, subscribe_port)),
+            app: Some(App::new(publish_port, subscribe_port).stop_on_failure(true)),
         });
         Ok(())
     })

@@ -4,7 +4,8 @@ use std::ffi::{c_char, CString};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use event_engine_client::{CancelToken, Client, ClientOptions};
+use event_engine_client::options::Spelling;
+use event_engine_client::{CancelToken, Client, ClientOptions, Target};
 
 use crate::error::{ee_status_t, guard, guard_value, Failure, Result};
 use crate::event::{ee_batch_t, ee_bytes_t, ee_event_t};
@@ -68,6 +69,7 @@ impl From<&ee_client_options_t> for ClientOptions {
             publish_timeout: timeout_arg(o.publish_timeout_ms),
             poll_slice: Duration::from_millis(o.poll_slice_ms),
             long_poll: Duration::from_millis(o.long_poll_ms),
+            ..ClientOptions::default()
         }
     }
 }
@@ -104,13 +106,28 @@ pub struct ee_cancel_t {
     token: CancelToken,
 }
 
-fn options_arg(options: *const ee_client_options_t) -> ClientOptions {
+/// The options (NULL: the defaults), checked by the SDK core's rules with C's names.
+fn options_arg(options: *const ee_client_options_t) -> Result<ClientOptions> {
     // SAFETY: NULL or a pointer to an initialised struct (documented).
-    match unsafe { options.as_ref() } {
+    let o = match unsafe { options.as_ref() } {
         Some(o) => ClientOptions::from(o),
         None => ClientOptions::default(),
+    };
+    o.validate_spelled(Spelling::SnakeMs)?;
+    Ok(o)
+}
+
+/// An optional string argument: NULL is "not given".
+fn opt_str_arg(p: *const c_char, what: &str) -> Result<Option<String>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        str_arg(p, what).map(|s| Some(s.to_string()))
     }
 }
+
+/// `port` of `ee_client_open` when it is not given.
+pub const EE_NO_PORT: i32 = -1;
 
 /// Fills `options` with the defaults.
 #[no_mangle]
@@ -134,7 +151,7 @@ pub extern "C" fn ee_client_connect(
     guard(|| {
         let slot = out_handle(client, "client")?;
         let endpoint = str_arg(endpoint, "endpoint")?;
-        let c = Client::connect_with(endpoint, options_arg(options))?;
+        let c = Client::connect_with(endpoint, options_arg(options)?)?;
         *slot = into_handle(ee_client_t::new(c));
         Ok(())
     })
@@ -155,7 +172,37 @@ pub extern "C" fn ee_client_connect_port(
         if host.is_empty() {
             return Err(Failure::invalid("host must not be empty"));
         }
-        let c = Client::connect_port_with(host, port, options_arg(options))?;
+        let c = Client::connect_port_with(host, port, options_arg(options)?)?;
+        *slot = into_handle(ee_client_t::new(c));
+        Ok(())
+    })
+}
+
+/// Connects as every SDK does (the SDK core's rule, `docs/c.md`): to `endpoint` if it is not
+/// NULL; else to `port` on `host` (NULL: `"127.0.0.1"`) if `port` is not `EE_NO_PORT`; else, with
+/// a `host`, to `EE_PLUGIN_PORT` on it; else to `EE_PLUGIN_ENDPOINT` or `EE_PLUGIN_PORT` from the
+/// environment, which `event-engine run` sets for the plugins it launches. Giving `endpoint` with
+/// `host` or `port` is `EE_INVALID_ARGUMENT`, as is a port outside 1 to 65535. Sets `*client` to
+/// the new client (NULL on failure); `options` NULL means the defaults.
+///
+/// A plugin launched by `event-engine run` needs no arguments:
+/// `ee_client_open(NULL, NULL, EE_NO_PORT, NULL, &client)`.
+#[no_mangle]
+pub extern "C" fn ee_client_open(
+    endpoint: *const c_char,
+    host: *const c_char,
+    port: i32,
+    options: *const ee_client_options_t,
+    client: *mut *mut ee_client_t,
+) -> ee_status_t {
+    guard(|| {
+        let slot = out_handle(client, "client")?;
+        let target = Target {
+            endpoint: opt_str_arg(endpoint, "endpoint")?,
+            host: opt_str_arg(host, "host")?,
+            port: (port != EE_NO_PORT).then_some(i64::from(port)),
+        };
+        let c = Client::open(&target, options_arg(options)?)?;
         *slot = into_handle(ee_client_t::new(c));
         Ok(())
     })
@@ -262,9 +309,10 @@ pub extern "C" fn ee_client_publish(
     })
 }
 
-/// Publishes `count` events in one round trip, in order; all or none (an empty event is
-/// `EE_INVALID_ARGUMENT` and nothing is published). `*published` (may be NULL) gets how many
-/// were published. `count` 0 publishes nothing and succeeds.
+/// Publishes `count` events, in order, in as few round trips as the protocol allows (65536
+/// events each, the SDK core's batches): each round trip publishes all of its events or none (an
+/// empty event is `EE_INVALID_ARGUMENT`). `*published` (may be NULL) gets how many were
+/// published, also when a later round trip failed. `count` 0 publishes nothing and succeeds.
 #[no_mangle]
 pub extern "C" fn ee_client_publish_batch(
     client: *const ee_client_t,
@@ -281,7 +329,10 @@ pub extern "C" fn ee_client_publish_batch(
             .enumerate()
             .map(|(i, b)| b.as_slice(&format!("events[{i}].data")))
             .collect::<Result<Vec<&[u8]>>>()?;
-        let n = c.lock().publish_batch(&slices)?;
+        let n = c.lock().publish_many(&slices).map_err(|e| {
+            write_opt(published, e.published);
+            e.error
+        })?;
         write_opt(published, n);
         Ok(())
     })

@@ -63,7 +63,7 @@ coverage() {
 run every-function-called coverage
 
 for lang in c cpp; do
-    for t in test_api test_client test_host; do
+    for t in test_api test_client test_host test_sdk_cases; do
         run "$t-$lang" "$dir/$t-$lang"
     done
     run "test_e2e-$lang" "$peer" --count 20 -- "$dir/test_e2e-$lang"
@@ -76,7 +76,7 @@ run counter-installed-static "$peer" --count 5 -- "$dir/counter-installed-static
 
 if [ "${EE_SKIP_VALGRIND:-0}" != 1 ]; then
     for lang in c cpp; do
-        for t in test_api test_client test_host; do
+        for t in test_api test_client test_host test_sdk_cases; do
             run "valgrind-$t-$lang" "${VALGRIND[@]}" "$dir/$t-$lang"
         done
         run "valgrind-test_e2e-$lang" "$peer" --count 20 -- "${VALGRIND[@]}" "$dir/test_e2e-$lang"

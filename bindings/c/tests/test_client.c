@@ -73,14 +73,26 @@ static int32_t feeder(ee_plugin_ctx_t *ctx, void *user_data) {
 
 typedef struct canceller_args {
     ee_cancel_t *token;
+    ee_running_t *running;
+    uint64_t sessions_before;
+    bool saw_the_request;
 } canceller_args;
 
+/* Cancels once the main thread's request has reached the engine (a new client's first receive
+ * opens a session, which the plugin's stats count), polled with a deadline: the call is then
+ * blocked in its wait, for no event ever comes. */
 static void *canceller(void *arg) {
     canceller_args *a = (canceller_args *)arg;
-    /* Let the main thread block first; the outcome does not depend on it (cancelling is
-     * sticky), only what is exercised does. */
-    struct timespec pause = {0, 100 * 1000 * 1000};
-    nanosleep(&pause, NULL);
+    for (int i = 0; i < 1000 && !a->saw_the_request; i++) {
+        ee_plugin_stats_t stats;
+        if (ee_running_plugin_stats(a->running, "ext", &stats, NULL) == EE_OK &&
+            stats.sessions > a->sessions_before) {
+            a->saw_the_request = true;
+        } else {
+            struct timespec pause = {0, 10 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
     ee_cancel_cancel(a->token);
     return NULL;
 }
@@ -246,6 +258,47 @@ static void test_disconnected(void) {
     close(listener);
 }
 
+/* More events than one request carries are split into requests of 65536 (the SDK core's
+ * batches, as in every SDK); the plugin is found through the launch environment. */
+static void test_publish_batch_splits(void) {
+    ee_app_t *app = NULL;
+    OK(ee_app_new(0, 0, &app));
+    OK(ee_app_add_external_plugin(app, "bulk", 0, NULL, 0));
+    ee_running_t *running = NULL;
+    OK(ee_app_start(app, &running));
+    uint16_t port = 0;
+    OK(ee_running_external_port(running, "bulk", &port));
+    char text[16];
+    snprintf(text, sizeof text, "%u", (unsigned)port);
+    setenv("EE_PLUGIN_PORT", text, 1);
+    unsetenv("EE_PLUGIN_ENDPOINT");
+    ee_client_t *c = NULL;
+    OK(ee_client_open(NULL, NULL, EE_NO_PORT, NULL, &c));
+    unsetenv("EE_PLUGIN_PORT");
+    const size_t count = 65536 + 7;
+    ee_bytes_t *events = (ee_bytes_t *)calloc(count, sizeof(ee_bytes_t));
+    CHECK(events != NULL && c != NULL);
+    if (events != NULL && c != NULL) {
+        for (size_t i = 0; i < count; i++) {
+            events[i] = text_bytes("Bulk");
+        }
+        size_t published = 0;
+        OK(ee_client_publish_batch(c, events, count, &published));
+        CHECK(published == count);
+        ee_plugin_stats_t stats;
+        OK(ee_client_stats(c, &stats));
+        CHECK(stats.published == count);
+        OK(ee_client_quit(c));
+    }
+    free(events);
+    ee_client_free(c);
+    ee_report_t *report = NULL;
+    OK(ee_running_wait(running, &report));
+    ee_report_free(report);
+    ee_running_free(running);
+    ee_app_free(app);
+}
+
 int main(void) {
     feeder_state state;
     memset(&state, 0, sizeof state);
@@ -369,21 +422,30 @@ int main(void) {
     OK(ee_client_stats(c, &stats));
     CHECK(stats.published == 4);
 
-    /* Cancelling from another thread ends a call that would block for ever. */
+    /* Cancelling from another thread ends a call that would block for ever (a second client,
+     * whose first receive the engine counts as a new session). */
+    ee_client_t *waiter = NULL;
+    OK(ee_client_connect_port("127.0.0.1", port, NULL, &waiter));
     ee_cancel_t *token = NULL;
-    OK(ee_client_cancel_token(c, &token));
+    OK(ee_client_cancel_token(waiter, &token));
     canceller_args args;
     args.token = token;
+    args.running = running;
+    args.saw_the_request = false;
+    OK(ee_running_plugin_stats(running, "ext", &stats, NULL));
+    args.sessions_before = stats.sessions;
     pthread_t thread;
     CHECK(pthread_create(&thread, NULL, canceller, &args) == 0);
     event = NULL;
-    CHECK_STATUS(ee_client_next(c, -1, &event), EE_INTERRUPTED);
+    CHECK_STATUS(ee_client_next(waiter, -1, &event), EE_INTERRUPTED);
     CHECK(event == NULL);
     pthread_join(thread, NULL);
+    CHECK(args.saw_the_request);
     OK(ee_cancel_reset(token));
-    OK(ee_client_next(c, 50, &event));
+    OK(ee_client_next(waiter, 50, &event));
     CHECK(event == NULL);
     ee_cancel_free(token);
+    ee_client_free(waiter);
 
     /* quit: the plugin is finished; the client is closed. */
     OK(ee_client_quit(c));
@@ -438,5 +500,6 @@ int main(void) {
     ee_app_free(app);
 
     test_disconnected();
+    test_publish_batch_splits();
     return finish("test_client");
 }

@@ -6,7 +6,7 @@
 //! | property | value |
 //! |---|---|
 //! | `code` | `EE_` and the kind in upper case, e.g. `EE_DISCONNECTED` |
-//! | `codeNumber` | the client's stable numeric code (1 to 7, [`ErrorKind`]) |
+//! | `codeNumber` | the kind's stable number (1 to 7, [`ErrorKind::number`]) |
 //! | `kind` | the stable snake_case name, e.g. `disconnected` |
 //! | `wireCode`, `wireCodeNumber` | for protocol errors, the engine's error code (`bad_sequence`, 7) |
 //! | `endpoint`, `waitedMs`, `attempts` | for `disconnected` errors |
@@ -15,9 +15,9 @@ use event_engine_client::{Error as ClientError, ErrorKind};
 use napi::bindgen_prelude::{JsObjectValue, JsValue};
 use napi::{Env, Status};
 
-/// The stable string code of a kind: `EE_` followed by its name in upper case.
+/// The stable string code of a kind (the SDK core's: `EE_` and its name in upper case).
 pub fn code_of(kind: ErrorKind) -> String {
-    format!("EE_{}", kind.name().to_ascii_uppercase())
+    kind.code()
 }
 
 /// A JavaScript error for a client error; its properties are listed in the module's docs.
@@ -53,11 +53,6 @@ fn build(env: &Env, e: &ClientError) -> napi::Result<napi::Error> {
         obj.set_named_property("attempts", *attempts)?;
     }
     Ok(napi::Error::from(obj.to_unknown()))
-}
-
-/// An `invalid_argument` client error.
-pub fn invalid(message: impl Into<String>) -> ClientError {
-    ClientError::InvalidArgument(message.into())
 }
 
 #[cfg(test)]

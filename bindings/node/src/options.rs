@@ -2,17 +2,38 @@
 
 use std::time::Duration;
 
-use event_engine_client::{ClientOptions, Error as ClientError, Result as ClientResult};
+use event_engine_client::options::{self, Spelling, Unit};
+use event_engine_client::{ClientOptions, Result as ClientResult, Target};
 use napi_derive::napi;
 
-use crate::error::invalid;
+/// Where to connect; every field is optional, and the SDK core's rule decides
+/// ([`Target::resolve`]: an endpoint, else a port on a host, else the launch environment).
+#[napi(object)]
+#[derive(Debug, Clone, Default)]
+pub struct NativeTarget {
+    /// The plugin's TCP port on the engine (1 to 65535). Default: `$EE_PLUGIN_ENDPOINT`, else
+    /// `$EE_PLUGIN_PORT` (what `event-engine run` sets for the plugins it launches).
+    pub port: Option<f64>,
+    /// The engine's host (default `127.0.0.1`); IPv6 addresses may be given bare. With a host
+    /// and no port, the port is `$EE_PLUGIN_PORT`.
+    pub host: Option<String>,
+    /// A full endpoint instead of `host` and `port`, e.g. `tcp://10.0.0.5:6000`.
+    pub endpoint: Option<String>,
+}
 
-/// Time-outs at or above this many milliseconds (about 31 years) mean "no limit": the client
-/// adds them to `Instant::now()`, which must not overflow.
-pub const FOREVER_MS: f64 = 1e12;
-
-/// Longest setting accepted by [`NativeOptions`]: 2^31 - 1 ms (about 24.8 days), as Node's timers.
-pub const MAX_OPTION_MS: f64 = 2_147_483_647.0;
+impl NativeTarget {
+    /// The SDK core's target.
+    pub fn to_target(&self) -> ClientResult<Target> {
+        Ok(Target {
+            port: self
+                .port
+                .map(|p| options::port(p).map(i64::from))
+                .transpose()?,
+            host: self.host.clone(),
+            endpoint: self.endpoint.clone(),
+        })
+    }
+}
 
 /// Settings of a connection; every field is optional (the client's defaults apply).
 #[napi(object)]
@@ -21,7 +42,7 @@ pub struct NativeOptions {
     /// How long to wait for a reply beyond what the engine was asked to wait (default 5000).
     pub reply_timeout_ms: Option<f64>,
     /// How many times a request safe to repeat is sent again on a fresh connection (default 3).
-    pub retries: Option<u32>,
+    pub retries: Option<f64>,
     /// First pause before reconnecting, doubled up to `maxBackoffMs` (default 100).
     pub reconnect_backoff_ms: Option<f64>,
     /// Longest pause between reconnects (default 2000).
@@ -35,63 +56,47 @@ pub struct NativeOptions {
     pub long_poll_ms: Option<f64>,
 }
 
-/// A setting in milliseconds: finite, 0 to [`MAX_OPTION_MS`].
+/// A setting in milliseconds, by the SDK core's rule, named as Node.js spells it.
 fn setting(name: &str, ms: f64) -> ClientResult<Duration> {
-    if !ms.is_finite() || !(0.0..=MAX_OPTION_MS).contains(&ms) {
-        return Err(invalid(format!(
-            "{name} must be a number of milliseconds from 0 to {MAX_OPTION_MS} (got {ms})"
-        )));
-    }
-    Ok(Duration::from_secs_f64(ms / 1000.0))
+    options::duration(&Spelling::CamelMs.spell(name, true), ms, Unit::Millis)
 }
 
 impl NativeOptions {
-    /// The client's options: its defaults, with what is set here.
+    /// The client's options: its defaults, with what is set here, checked by the SDK core.
     pub fn to_client(&self) -> ClientResult<ClientOptions> {
         let mut o = ClientOptions::default();
         if let Some(ms) = self.reply_timeout_ms {
-            o.reply_timeout = setting("replyTimeoutMs", ms)?;
+            o.reply_timeout = setting("reply_timeout", ms)?;
         }
         if let Some(n) = self.retries {
-            o.retries = n;
+            o.retries = options::whole("retries", n, 0, u64::from(u32::MAX))? as u32;
         }
         if let Some(ms) = self.reconnect_backoff_ms {
-            o.reconnect_backoff = setting("reconnectBackoffMs", ms)?;
+            o.reconnect_backoff = setting("reconnect_backoff", ms)?;
         }
         if let Some(ms) = self.max_backoff_ms {
-            o.max_backoff = setting("maxBackoffMs", ms)?;
+            o.max_backoff = setting("max_backoff", ms)?;
         }
         if let Some(publish) = self.publish_timeout_ms {
             o.publish_timeout = publish
-                .map(|ms| setting("publishTimeoutMs", ms))
+                .map(|ms| setting("publish_timeout", ms))
                 .transpose()?;
         }
         if let Some(ms) = self.poll_slice_ms {
-            o.poll_slice = setting("pollSliceMs", ms)?;
+            o.poll_slice = setting("poll_slice", ms)?;
         }
         if let Some(ms) = self.long_poll_ms {
-            o.long_poll = setting("longPollMs", ms)?;
+            o.long_poll = setting("long_poll", ms)?;
         }
-        if o.poll_slice.is_zero() || o.long_poll.is_zero() {
-            return Err(ClientError::InvalidArgument(
-                "pollSliceMs and longPollMs must be longer than zero".into(),
-            ));
-        }
+        o.validate_spelled(Spelling::CamelMs)?;
         Ok(o)
     }
 }
 
-/// A receive time-out: `None` (JavaScript `undefined`/`null`), `Infinity` or anything from
-/// [`FOREVER_MS`] up waits with no limit; otherwise a finite number of milliseconds from 0.
+/// A receive time-out in milliseconds, by the SDK core's rule: `None` (JavaScript
+/// `undefined`/`null`), `Infinity` or anything from 10^12 up waits with no limit.
 pub fn timeout(ms: Option<f64>) -> ClientResult<Option<Duration>> {
-    match ms {
-        None => Ok(None),
-        Some(ms) if ms.is_nan() || ms < 0.0 => Err(invalid(format!(
-            "timeoutMs must be a number of milliseconds from 0 (got {ms})"
-        ))),
-        Some(ms) if ms >= FOREVER_MS => Ok(None),
-        Some(ms) => Ok(Some(Duration::from_secs_f64(ms / 1000.0))),
-    }
+    options::timeout("timeoutMs", ms, Unit::Millis)
 }
 
 #[cfg(test)]
@@ -121,7 +126,7 @@ mod tests {
         assert_eq!(defaults, Some(ClientOptions::default()));
         let o = NativeOptions {
             reply_timeout_ms: Some(200.0),
-            retries: Some(0),
+            retries: Some(0.0),
             publish_timeout_ms: Some(None),
             ..Default::default()
         }
@@ -143,6 +148,10 @@ mod tests {
             },
             NativeOptions {
                 long_poll_ms: Some(f64::INFINITY),
+                ..Default::default()
+            },
+            NativeOptions {
+                retries: Some(1.5),
                 ..Default::default()
             },
         ] {

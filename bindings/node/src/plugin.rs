@@ -2,13 +2,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use event_engine_client::{CancelToken, Client};
+use event_engine_client::{options as rules, CancelToken, Client};
 use napi::bindgen_prelude::{AsyncTask, BufferSlice};
 use napi::Env;
 use napi_derive::napi;
 
 use crate::error::to_js_error;
-use crate::options::{timeout, NativeOptions};
+use crate::options::{timeout, NativeOptions, NativeTarget};
 use crate::task::{ClientTask, Op};
 
 /// A connection to one external plugin's port. Every method that talks to the engine returns a
@@ -25,19 +25,21 @@ pub struct NativePlugin {
 
 #[napi]
 impl NativePlugin {
-    /// Opens a connection to `endpoint` (e.g. `tcp://127.0.0.1:6000`). Connecting is lazy: this
-    /// sends nothing, and an engine that is not there yet is found when it starts.
+    /// Opens a connection to `target` (resolved by the SDK core's rule, with the launch
+    /// environment). Connecting is lazy: this sends nothing, and an engine that is not there yet
+    /// is found when it starts.
     #[napi(factory)]
     pub fn open(
         env: Env,
-        endpoint: String,
+        target: Option<NativeTarget>,
         options: Option<NativeOptions>,
     ) -> napi::Result<NativePlugin> {
-        let options = options
+        let opened = target
             .unwrap_or_default()
-            .to_client()
-            .map_err(|e| to_js_error(&env, &e))?;
-        let client = Client::connect_with(&endpoint, options).map_err(|e| to_js_error(&env, &e))?;
+            .to_target()
+            .and_then(|t| Ok((t, options.unwrap_or_default().to_client()?)))
+            .and_then(|(t, o)| Client::open(&t, o));
+        let client = opened.map_err(|e| to_js_error(&env, &e))?;
         Ok(NativePlugin {
             cancel: client.cancel_token(),
             endpoint: client.endpoint().to_string(),
@@ -79,15 +81,13 @@ impl NativePlugin {
     /// Up to `max` events (1 to 65536), waiting at most `timeoutMs` for the first; what is
     /// available at once after the first comes in the same batch. Empty when none came in time.
     #[napi(ts_return_type = "Promise<Buffer[]>")]
-    pub fn next_batch(&self, max: u32, timeout_ms: Option<f64>) -> AsyncTask<ClientTask> {
-        self.task(match timeout(timeout_ms) {
-            Ok(t) => Op::NextBatch(max as usize, t),
-            Err(e) => Op::Fail(e),
-        })
+    pub fn next_batch(&self, max: f64, timeout_ms: Option<f64>) -> AsyncTask<ClientTask> {
+        let op = rules::batch_max(max).and_then(|max| Ok(Op::NextBatch(max, timeout(timeout_ms)?)));
+        self.task(op.unwrap_or_else(Op::Fail))
     }
 
-    /// Publishes the events in one round trip, in order; resolves to how many (0 for none, without
-    /// a request).
+    /// Publishes the events, in order, in as few round trips as the SDK core's batches allow;
+    /// resolves to how many (0 for none, without a request).
     #[napi(ts_return_type = "Promise<number>")]
     pub fn publish(&self, events: Vec<BufferSlice>) -> AsyncTask<ClientTask> {
         // Copied now: JavaScript may change its buffers while the worker thread sends.

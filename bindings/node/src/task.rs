@@ -22,7 +22,7 @@ pub enum Op {
     Next(Option<Duration>),
     /// Up to `max` events, waiting at most the time-out for the first.
     NextBatch(usize, Option<Duration>),
-    /// Publish these events in one round trip.
+    /// Publish these events (in the SDK core's batches).
     Publish(Vec<Vec<u8>>),
     /// Quit.
     Quit,
@@ -44,7 +44,7 @@ impl Op {
                     .map(|e| e.data)
                     .collect(),
             ),
-            Op::Publish(events) => Reply::Count(client.publish_batch(&events)? as f64),
+            Op::Publish(events) => Reply::Count(client.publish_many(&events)? as f64),
             Op::Fail(e) => return Err(e),
             Op::Quit => {
                 client.quit()?;

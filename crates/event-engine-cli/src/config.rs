@@ -318,9 +318,9 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
     if let Some(n) = b.buffer_limit {
         engine.buffer_limit = n;
     }
-    if let Some(s) = b.stop_on_failure {
-        engine.stop_on_failure = s;
-    }
+    // Unlike App::new (0.2's default: the others keep running), a launched application stops
+    // when a plugin fails for good: its processes are ours to stop, and the exit status says why.
+    engine.stop_on_failure = b.stop_on_failure.unwrap_or(true);
     engine.max_message_size = b.max_message_size;
     engine.validate().map_err(|e| {
         let msg = e.to_string();

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use event_engine::plugins::{ExternalPluginSpec, Plugin};
 use event_engine::{App, Outcome, RunReport, RunningApp};
-use event_engine_client::{Client, ClientOptions};
+use event_engine_client::{Client, ClientOptions, LaunchEnv};
 
 use crate::builtins::{self, Tally};
 use crate::config::{self, Restart};
@@ -388,19 +388,17 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             name: p.name.clone(),
             endpoint: e.endpoint.clone(),
             launch: p.launch.clone(),
-            env: vec![
-                ("EE_PLUGIN_NAME".into(), p.name.clone()),
-                ("EE_PLUGIN_PORT".into(), e.port.to_string()),
-                ("EE_PLUGIN_ENDPOINT".into(), e.endpoint.clone()),
-                (
-                    "EE_PUBLISH_ENDPOINT".into(),
-                    running.publish_endpoint().into(),
-                ),
-                (
-                    "EE_SUBSCRIBE_ENDPOINT".into(),
-                    running.subscribe_endpoint().into(),
-                ),
-            ],
+            env: LaunchEnv {
+                name: Some(p.name.clone()),
+                port: Some(e.port.to_string()),
+                endpoint: Some(e.endpoint.clone()),
+                publish_endpoint: Some(running.publish_endpoint().into()),
+                subscribe_endpoint: Some(running.subscribe_endpoint().into()),
+            }
+            .vars()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
             generation: 0,
             restarts: 0,
             state: if p.launch.is_some() {
@@ -556,7 +554,17 @@ fn print_summary(
         let counters = p
             .stats
             .as_ref()
-            .map(|s| format!("; received {}, published {}", s.delivered, s.published))
+            .map(|s| {
+                let waiting = if s.buffered > 0 {
+                    format!(", {} never asked for", s.buffered)
+                } else {
+                    String::new()
+                };
+                format!(
+                    "; received {}, published {}{waiting}",
+                    s.delivered, s.published
+                )
+            })
             .or_else(|| {
                 tallies
                     .iter()

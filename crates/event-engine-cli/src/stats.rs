@@ -149,7 +149,7 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
         return Ok(all_ok);
     }
     println!(
-        "{:<16} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8}",
+        "{:<16} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8} {:>11}",
         "plugin",
         "delivered",
         "redelivered",
@@ -158,12 +158,13 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
         "buffered",
         "published",
         "errors",
-        "sessions"
+        "sessions",
+        "connections"
     );
     for (name, endpoint, r) in rows {
         match r {
             Ok(s) => println!(
-                "{:<16} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8}",
+                "{:<16} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8} {:>11}",
                 name,
                 s.delivered,
                 s.redelivered,
@@ -172,7 +173,8 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
                 s.buffered,
                 s.published,
                 s.errors,
-                s.sessions
+                s.sessions,
+                s.connections
             ),
             Err(e) => println!("{name:<16} {endpoint}: {e}"),
         }

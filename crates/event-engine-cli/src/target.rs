@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use event_engine::wire::endpoint;
+
 use crate::config;
 
 type Error = Box<dyn std::error::Error>;
@@ -42,21 +44,10 @@ pub enum Want {
     Subscribe,
 }
 
-fn local(address: &str) -> &str {
-    match address {
-        "0.0.0.0" => "127.0.0.1",
-        "::" => "::1",
-        a => a,
-    }
-}
-
+/// The endpoint a client on this host connects to, for a port bound on `address`.
 fn tcp(address: &str, port: i32) -> String {
-    let a = local(address);
-    if a.contains(':') {
-        format!("tcp://[{a}]:{port}")
-    } else {
-        format!("tcp://{a}:{port}")
-    }
+    let port = u16::try_from(port).unwrap_or_default();
+    endpoint::tcp(endpoint::connectable(address), port)
 }
 
 impl Target {

@@ -67,6 +67,13 @@ fn child_plugin() {
         }
         // Exits with 0 without ever sending quit.
         "exit-silently" => {}
+        // Says where it was told to connect, and quits through that endpoint.
+        "endpoint" => {
+            let endpoint = std::env::var("EE_PLUGIN_ENDPOINT").unwrap();
+            println!("ENDPOINT {endpoint}");
+            drop(c);
+            Client::connect(&endpoint).unwrap().quit().unwrap();
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -354,4 +361,38 @@ fn pub_without_an_engine_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no engine answered"));
     let out = Command::new(bin()).args(["stats"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("say where the engine is"));
+}
+
+#[test]
+fn ee_bind_address_opens_the_ports_and_plugins_get_a_connectable_endpoint() {
+    let dir = tempdir("bind-env");
+    let ready = dir.join("ready.json");
+    let toml = format!(
+        "[[plugins]]\nname = \"camera\"\n[plugins.run]\n{}\n",
+        child_command("endpoint")
+    );
+    let app = dir.join("app.toml");
+    std::fs::write(&app, toml).unwrap();
+    let mut child = Command::new(bin())
+        .arg("run")
+        .arg(&app)
+        .arg("--ready-file")
+        .arg(&ready)
+        .env("EE_BIND_ADDRESS", "0.0.0.0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_with_deadline(&mut child);
+    let (_, stdout, stderr) = output(child);
+    let all = format!("{stdout}{stderr}");
+    assert!(status.success(), "{all}");
+    // Warned at start-up, saying where the address came from.
+    assert!(
+        all.contains("listens on 0.0.0.0 (from EE_BIND_ADDRESS)"),
+        "{all}"
+    );
+    // The launched plugin was given 127.0.0.1, not 0.0.0.0 (and reached the engine with it).
+    assert!(all.contains("ENDPOINT tcp://127.0.0.1:"), "{all}");
+    assert!(!all.contains("ENDPOINT tcp://0.0.0.0"), "{all}");
 }

@@ -7,7 +7,24 @@ use std::time::{Duration, Instant};
 use log::{debug, warn};
 
 use crate::error::{Error, Result};
-use crate::wire::{self, Status};
+use crate::wire::{self, Reply, ReplyError, Request};
+
+/// Which protocol a [`Client`] speaks (`docs/protocol.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Protocol {
+    /// Protocol v2 (default): batches, server-side time-outs, at-least-once delivery. Needs an
+    /// event-engine 0.3 engine or later.
+    #[default]
+    V2,
+    /// Protocol v1, the exact bytes of event-engine 0.2's `events.py`, on a plain REQ socket:
+    /// `plugin_command: next_msg`, an event's bytes to publish it, `plugin_command: quit`.
+    /// Works with 0.2 engines and ours alike. Each event is delivered once, when its reply is
+    /// sent (no acknowledgements, no redelivery, no batches; `hello`, `stats` and `ack` are not
+    /// available). A receive that times out leaves its request open: the next receive waits for
+    /// that request's reply instead of sending another, so no event is lost; publishing meanwhile
+    /// goes through a second connection.
+    V1,
+}
 
 /// Settings of a [`Client`]. `ClientOptions::default()` suits most plugins.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +47,8 @@ pub struct ClientOptions {
     /// Longest time the engine is asked to hold one receive request; longer waits are made of
     /// several requests (default 1 s).
     pub long_poll: Duration,
+    /// The protocol to speak (default v2).
+    pub protocol: Protocol,
 }
 
 impl Default for ClientOptions {
@@ -42,6 +61,7 @@ impl Default for ClientOptions {
             publish_timeout: Some(Duration::from_secs(30)),
             poll_slice: Duration::from_millis(100),
             long_poll: Duration::from_secs(1),
+            protocol: Protocol::V2,
         }
     }
 }
@@ -105,6 +125,10 @@ pub struct Client {
     closed: bool,
     /// Checked by every blocking call, beside the cancel token (see `set_interrupt_check`).
     interrupt_check: Option<InterruptCheck>,
+    /// v1: a `next_msg` was sent on `socket` and its reply has not come yet.
+    outstanding: bool,
+    /// v1: the connection for publishing and quitting while `next_msg` is outstanding.
+    side: Option<zmq::Socket>,
 }
 
 /// A check that a client's blocking calls make at least every `poll_slice`; see
@@ -144,11 +168,7 @@ impl Client {
                 "'{endpoint}' is not an endpoint (expected e.g. tcp://127.0.0.1:6000)"
             )));
         }
-        if options.poll_slice.is_zero() || options.long_poll.is_zero() {
-            return Err(Error::InvalidArgument(
-                "poll_slice and long_poll must be longer than zero".into(),
-            ));
-        }
+        options.validate()?;
         let mut client = Client {
             endpoint: endpoint.to_string(),
             options,
@@ -159,6 +179,8 @@ impl Client {
             acked: None,
             closed: false,
             interrupt_check: None,
+            outstanding: false,
+            side: None,
         };
         client.socket()?;
         Ok(client)
@@ -172,12 +194,8 @@ impl Client {
     /// Connects to `port` on `host` (an IPv6 address may be given without brackets) with the
     /// given options.
     pub fn connect_port_with(host: &str, port: u16, options: ClientOptions) -> Result<Client> {
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
-        Client::connect_with(&format!("tcp://{host}:{port}"), options)
+        let endpoint = crate::Target::port(host, port).resolve(&crate::LaunchEnv::default())?;
+        Client::connect_with(&endpoint, options)
     }
 
     /// The endpoint this client talks to.
@@ -222,18 +240,30 @@ impl Client {
         self.closed
     }
 
-    fn socket(&mut self) -> Result<&zmq::Socket> {
-        if self.socket.is_none() {
-            let s = self.ctx.socket(zmq::REQ)?;
+    /// The protocol this client speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.options.protocol
+    }
+
+    fn new_socket(&self) -> Result<zmq::Socket> {
+        let s = self.ctx.socket(zmq::REQ)?;
+        if self.options.protocol == Protocol::V2 {
             // A request that timed out never blocks the next one, and its late reply is discarded.
             s.set_req_relaxed(true)?;
             s.set_req_correlate(true)?;
-            s.set_linger(0)?;
-            if self.endpoint.contains('[') {
-                s.set_ipv6(true)?;
-            }
-            s.connect(&self.endpoint)?;
-            self.socket = Some(s);
+        }
+        // v1: a plain REQ socket, as events.py's (its requests never overlap).
+        s.set_linger(0)?;
+        if wire::endpoint::is_ipv6(&self.endpoint) {
+            s.set_ipv6(true)?;
+        }
+        s.connect(&self.endpoint)?;
+        Ok(s)
+    }
+
+    fn socket(&mut self) -> Result<&zmq::Socket> {
+        if self.socket.is_none() {
+            self.socket = Some(self.new_socket()?);
         }
         self.socket
             .as_ref()
@@ -242,6 +272,133 @@ impl Client {
 
     fn reset_socket(&mut self) {
         self.socket = None;
+        self.outstanding = false;
+    }
+
+    fn v2_only(&self, what: &str) -> Result<()> {
+        if self.options.protocol == Protocol::V1 {
+            return Err(Error::InvalidArgument(format!(
+                "{what} needs protocol v2; this client speaks v1 (ClientOptions::protocol)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// v1: waits for the reply on the main socket (`side` false) or the side one, at most
+    /// `wait` (`None`: as long as it takes). `Ok(None)`: no reply in time (the request stays
+    /// open on the main socket; the side socket is dropped, since a REQ socket cannot send again
+    /// before its reply).
+    fn v1_wait(
+        &mut self,
+        side: bool,
+        wait: Option<Duration>,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let deadline = wait.map(|w| Instant::now() + w);
+        loop {
+            let slice = match deadline {
+                Some(d) => d
+                    .saturating_duration_since(Instant::now())
+                    .min(self.options.poll_slice),
+                None => self.options.poll_slice,
+            };
+            let ms = (slice.as_millis() as i64).max(1);
+            let socket = if side { &self.side } else { &self.socket };
+            let Some(socket) = socket.as_ref() else {
+                return Err(Error::UnexpectedReply("no socket".into()));
+            };
+            let ready = match socket.poll(zmq::POLLIN, ms) {
+                Ok(n) => n > 0,
+                Err(zmq::Error::EINTR) => false,
+                Err(e) => return Err(e.into()),
+            };
+            if ready {
+                return Ok(Some(socket.recv_multipart(0)?));
+            }
+            if self.should_stop(interrupted) {
+                if side {
+                    self.side = None;
+                }
+                return Err(Error::Interrupted);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                if side {
+                    self.side = None;
+                }
+                return Ok(None);
+            }
+        }
+    }
+
+    /// v1: one request that is not `next_msg` (a publish, `quit`): on the main socket, or on the
+    /// side one while a `next_msg` is outstanding there. `Ok(None)`: no reply within `wait`.
+    fn v1_request(
+        &mut self,
+        frame: &[u8],
+        wait: Option<Duration>,
+        linger: Option<i32>,
+    ) -> Result<Option<Vec<Vec<u8>>>> {
+        let side = self.outstanding;
+        if side && self.side.is_none() {
+            self.side = Some(self.new_socket()?);
+        }
+        let socket = if side {
+            self.side
+                .as_ref()
+                .ok_or_else(|| Error::UnexpectedReply("no socket".into()))?
+        } else {
+            self.socket()?
+        };
+        if let Some(ms) = linger {
+            socket.set_linger(ms)?;
+        }
+        socket.send(frame, 0)?;
+        let reply = self.v1_wait(side, wait, &mut || false);
+        if !side && !matches!(reply, Ok(Some(_))) {
+            // A REQ socket without its reply cannot send again.
+            self.reset_socket();
+        }
+        reply
+    }
+
+    /// v1: the next event. Sends `next_msg` unless one is still outstanding from a call that
+    /// timed out, then waits for its reply at most `timeout`.
+    fn v1_next(
+        &mut self,
+        timeout: Option<Duration>,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Option<Event>> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if !self.outstanding {
+            self.socket()?.send(wire::NEXT_MSG, 0)?;
+            self.outstanding = true;
+        }
+        let Some(mut reply) = self.v1_wait(false, timeout, interrupted)? else {
+            return Ok(None);
+        };
+        self.outstanding = false;
+        if reply.len() != 1 {
+            return Err(Error::UnexpectedReply(format!(
+                "a v1 event is one frame, got {}",
+                reply.len()
+            )));
+        }
+        let data = reply.pop().unwrap_or_default();
+        if data.starts_with(b"event-engine: error ") {
+            if let Some(wire::Status::Error(e)) = wire::parse_status(&data) {
+                return Err(Error::Protocol(e));
+            }
+        }
+        let seq = self.last_seq.map_or(1, |s| s + 1);
+        self.last_seq = Some(seq);
+        self.acked = Some(seq);
+        Ok(Some(Event {
+            seq,
+            data,
+            redelivered: false,
+        }))
     }
 
     /// Sends `frames` and waits for the reply: at most `engine_wait` (what the engine was asked to
@@ -309,6 +466,19 @@ impl Client {
         })
     }
 
+    /// [`Client::request`] of a typed request, not interruptible but by the cancel token and
+    /// the interrupt check.
+    fn send_request(
+        &mut self,
+        request: Request<'_>,
+        kind: Kind,
+        engine_wait: Option<Duration>,
+    ) -> Result<Vec<Vec<u8>>> {
+        let frames = request.to_frames();
+        let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+        self.request(&frames, kind, engine_wait, &mut || false)
+    }
+
     fn pause(&mut self, d: Duration, interrupted: &mut dyn FnMut() -> bool) -> Result<()> {
         let end = Instant::now() + d;
         while Instant::now() < end {
@@ -323,65 +493,56 @@ impl Client {
         Ok(())
     }
 
-    /// Parses a reply's status frame, turning error replies into [`Error::Protocol`].
-    fn status(reply: &[Vec<u8>], expected: &str) -> Result<Status> {
-        let first = reply
-            .first()
-            .ok_or_else(|| Error::UnexpectedReply("an empty reply".into()))?;
-        match wire::parse_status(first) {
-            Some(Status::Error(e)) => Err(Error::Protocol(e)),
-            Some(Status::UnknownError { code, message }) => Err(Error::UnexpectedReply(format!(
-                "unknown error code '{code}': {message}"
-            ))),
-            Some(s @ Status::Ok { .. }) => match &s {
-                Status::Ok { kind, .. } if kind == expected => Ok(s),
-                _ => Err(Error::UnexpectedReply(format!(
-                    "expected '{expected}', got {:?}{}",
-                    String::from_utf8_lossy(first),
-                    if expected != "msg" && first.as_slice() == wire::MSG_PUBLISHED {
-                        " (the engine published the request: it speaks only protocol v1)"
-                    } else {
-                        ""
-                    }
-                ))),
-            },
-            None => Err(Error::UnexpectedReply(format!(
-                "expected '{expected}', got {} bytes that are not a status",
+    /// Parses a reply ([`Reply::parse`]), turning error replies into [`Error::Protocol`] and
+    /// replies of another kind than `expected` into [`Error::UnexpectedReply`].
+    fn expect(reply: Vec<Vec<u8>>, expected: &str) -> Result<Reply> {
+        let first = reply.first().cloned().unwrap_or_default();
+        let unexpected = |what: String| {
+            Error::UnexpectedReply(format!(
+                "expected '{expected}', got {what}{}",
+                if expected != "msg" && first.as_slice() == wire::MSG_PUBLISHED {
+                    " (the engine published the request: it speaks only protocol v1)"
+                } else {
+                    ""
+                }
+            ))
+        };
+        match Reply::parse(reply) {
+            Ok(Reply::Error(e)) => Err(Error::Protocol(e)),
+            Ok(r) if r.kind() == expected => Ok(r),
+            Ok(Reply::Event(_)) | Err(ReplyError::NotStatus { .. }) => Err(unexpected(format!(
+                "{} bytes that are not a status",
                 first.len()
             ))),
+            Ok(_) => Err(unexpected(format!("{:?}", String::from_utf8_lossy(&first)))),
+            Err(ReplyError::UnknownKind(_)) => {
+                Err(unexpected(format!("{:?}", String::from_utf8_lossy(&first))))
+            }
+            Err(e @ ReplyError::UnknownError { .. }) | Err(e @ ReplyError::Malformed(_)) => {
+                Err(Error::UnexpectedReply(e.to_string()))
+            }
+            Err(ReplyError::Empty) => Err(Error::UnexpectedReply("an empty reply".into())),
         }
     }
 
-    /// Asks the engine who this plugin is and what it supports.
+    /// Asks the engine who this plugin is and what it supports (protocol v2 only).
     pub fn hello(&mut self) -> Result<wire::Hello> {
-        let reply = self.request(
-            &[wire::HELLO_COMMAND],
-            Kind::Idempotent,
-            Some(Duration::ZERO),
-            &mut || false,
-        )?;
-        Self::status(&reply, "hello")?;
-        let json = reply
-            .get(1)
-            .ok_or_else(|| Error::UnexpectedReply("hello without its document".into()))?;
-        serde_json::from_slice(json)
-            .map_err(|e| Error::UnexpectedReply(format!("hello document: {e}")))
+        self.v2_only("hello")?;
+        let reply = self.send_request(Request::Hello, Kind::Idempotent, Some(Duration::ZERO))?;
+        match Self::expect(reply, "hello")? {
+            Reply::Hello(h) => Ok(*h),
+            other => Err(Error::UnexpectedReply(format!("{other:?}"))),
+        }
     }
 
-    /// This plugin's counters on the engine.
+    /// This plugin's counters on the engine (protocol v2 only).
     pub fn stats(&mut self) -> Result<wire::Stats> {
-        let reply = self.request(
-            &[wire::STATS_COMMAND],
-            Kind::Idempotent,
-            Some(Duration::ZERO),
-            &mut || false,
-        )?;
-        Self::status(&reply, "stats")?;
-        let json = reply
-            .get(1)
-            .ok_or_else(|| Error::UnexpectedReply("stats without its document".into()))?;
-        serde_json::from_slice(json)
-            .map_err(|e| Error::UnexpectedReply(format!("stats document: {e}")))
+        self.v2_only("stats")?;
+        let reply = self.send_request(Request::Stats, Kind::Idempotent, Some(Duration::ZERO))?;
+        match Self::expect(reply, "stats")? {
+            Reply::Stats(s) => Ok(*s),
+            other => Err(Error::UnexpectedReply(format!("{other:?}"))),
+        }
     }
 
     /// The next event, waiting at most `timeout` (`None`: until one arrives). `Ok(None)` when
@@ -404,11 +565,10 @@ impl Client {
         timeout: Option<Duration>,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
-        if max == 0 || max > wire::MAX_BATCH as usize {
-            return Err(Error::InvalidArgument(format!(
-                "max must be 1..={} (got {max})",
-                wire::MAX_BATCH
-            )));
+        crate::options::batch_max(max as f64)?;
+        if self.options.protocol == Protocol::V1 {
+            // v1 has no batches: one event per round trip.
+            return Ok(self.v1_next(timeout, interrupted)?.into_iter().collect());
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
@@ -438,10 +598,16 @@ impl Client {
         wait: Duration,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
-        let command = wire::recv_command(max as u32, Some(wait.as_millis() as u64), self.last_seq);
-        let reply = self.request(&[&command], Kind::Idempotent, Some(wait), interrupted)?;
+        let command = Request::Recv {
+            max: max as u32,
+            timeout_ms: Some(wait.as_millis() as u64),
+            ack: self.last_seq,
+        };
+        let frames = command.to_frames();
+        let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+        let reply = self.request(&frames, Kind::Idempotent, Some(wait), interrupted)?;
         self.acked = self.last_seq;
-        let status = match Self::status(&reply, "events") {
+        let (seq, redelivered, events) = match Self::expect(reply, "events") {
             Err(Error::Protocol(e))
                 if e.code == wire::ErrorCode::BadSequence && self.last_seq.is_some() =>
             {
@@ -457,19 +623,17 @@ impl Client {
                 self.acked = None;
                 return self.recv_once(max, wait, interrupted);
             }
-            other => other?,
+            Ok(Reply::Events {
+                seq,
+                redelivered,
+                events,
+            }) => (seq, redelivered as usize, events),
+            Ok(other) => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+            Err(e) => return Err(e),
         };
-        let count = status.arg_u64("count").unwrap_or(0) as usize;
-        let seq = status.arg_u64("seq").unwrap_or(0);
-        let redelivered = status.arg_u64("redelivered").unwrap_or(0) as usize;
-        if reply.len() != count + 1 {
-            return Err(Error::UnexpectedReply(format!(
-                "header says {count} events, reply has {}",
-                reply.len() - 1
-            )));
-        }
-        let mut events = Vec::with_capacity(count);
-        for (i, data) in reply.into_iter().skip(1).enumerate() {
+        let received = events;
+        let mut events = Vec::with_capacity(received.len());
+        for (i, data) in received.into_iter().enumerate() {
             let event_seq = seq + i as u64;
             // Already handed to the application (another client took the window over and gave
             // it back): never hand out a number twice from one client.
@@ -516,17 +680,15 @@ impl Client {
                 i + 1
             )));
         }
-        let mut frames: Vec<&[u8]> = Vec::with_capacity(events.len() + 1);
-        frames.push(wire::PUBLISH_COMMAND);
-        frames.extend(events.iter().map(AsRef::as_ref));
-        let reply = self.request(
-            &frames,
-            Kind::Once,
-            self.options.publish_timeout,
-            &mut || false,
-        )?;
-        let status = Self::status(&reply, "published")?;
-        let n = status.arg_u64("count").unwrap_or(0) as usize;
+        if self.options.protocol == Protocol::V1 {
+            return self.v1_publish(&events);
+        }
+        let request = Request::PublishBatch(events.iter().map(AsRef::as_ref).collect());
+        let reply = self.send_request(request, Kind::Once, self.options.publish_timeout)?;
+        let n = match Self::expect(reply, "published")? {
+            Reply::Published { count } => count as usize,
+            other => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+        };
         if n != events.len() {
             return Err(Error::UnexpectedReply(format!(
                 "published {n} of {} events",
@@ -536,21 +698,60 @@ impl Client {
         Ok(n)
     }
 
+    /// v1: each event as its own request, whose reply is `event-engine: msg published`.
+    fn v1_publish<B: AsRef<[u8]>>(&mut self, events: &[B]) -> Result<usize> {
+        if let Some(i) = events
+            .iter()
+            .position(|e| e.as_ref().starts_with(wire::COMMAND_PREFIX))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "event {} starts with 'plugin_command:', which protocol v1 cannot publish",
+                i + 1
+            )));
+        }
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        for (i, event) in events.iter().enumerate() {
+            let started = Instant::now();
+            let reply = self.v1_request(event.as_ref(), self.options.publish_timeout, None)?;
+            let Some(reply) = reply else {
+                return Err(Error::Disconnected {
+                    endpoint: self.endpoint.clone(),
+                    waited_ms: started.elapsed().as_millis() as u64,
+                    attempts: 1,
+                });
+            };
+            if reply.first().map(Vec::as_slice) != Some(wire::MSG_PUBLISHED) {
+                if let Ok(Reply::Error(e)) = Reply::parse(reply.clone()) {
+                    return Err(Error::Protocol(e));
+                }
+                return Err(Error::UnexpectedReply(format!(
+                    "expected 'event-engine: msg published' for event {}, got {:?}",
+                    i + 1,
+                    String::from_utf8_lossy(reply.first().map_or(&[][..], Vec::as_slice))
+                )));
+            }
+        }
+        Ok(events.len())
+    }
+
     /// Tells the engine every event handed out so far is processed; returns how many events the
-    /// engine still holds for this plugin. `next`/`next_batch` acknowledge implicitly.
+    /// engine still holds for this plugin. `next`/`next_batch` acknowledge implicitly. Protocol v2
+    /// only (in v1 every event is acknowledged when it is delivered).
     pub fn ack(&mut self) -> Result<u64> {
+        self.v2_only("ack")?;
         let Some(seq) = self.last_seq else {
             return Ok(0);
         };
-        let reply = self.request(
-            &[&wire::ack_command(seq)],
-            Kind::Idempotent,
-            Some(Duration::ZERO),
-            &mut || false,
-        )?;
-        let status = Self::status(&reply, "acked")?;
+        let reply =
+            self.send_request(Request::Ack { seq }, Kind::Idempotent, Some(Duration::ZERO))?;
+        let pending = match Self::expect(reply, "acked")? {
+            Reply::Acked { pending, .. } => pending,
+            other => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+        };
         self.acked = Some(seq);
-        Ok(status.arg_u64("pending").unwrap_or(0))
+        Ok(pending)
     }
 
     /// Tells the engine this plugin is done (which also acknowledges every event handed out).
@@ -559,11 +760,19 @@ impl Client {
         if self.closed {
             return Ok(());
         }
-        let reply = self.request(&[wire::QUIT], Kind::Once, Some(Duration::ZERO), &mut || {
-            false
-        });
+        if self.options.protocol == Protocol::V1 {
+            // 0.2 engines send no reply to quit (ours does, at once): wait briefly, and let the
+            // socket linger so that the request leaves even if no reply comes.
+            let wait = self.options.reply_timeout.min(Duration::from_millis(200));
+            let reply = self.v1_request(wire::QUIT, Some(wait), Some(1000));
+            self.closed = true;
+            self.reset_socket();
+            self.side = None;
+            return reply.map(|_| ());
+        }
+        let reply = self.send_request(Request::Quit, Kind::Once, Some(Duration::ZERO));
         self.closed = true;
         self.reset_socket();
-        Self::status(&reply?, "bye").map(|_| ())
+        Self::expect(reply?, "bye").map(|_| ())
     }
 }

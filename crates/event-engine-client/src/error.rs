@@ -1,4 +1,8 @@
-//! The client's one error type, with stable numeric codes shared by every SDK.
+//! The client's one error type, and the table of its kinds that every SDK shares: each kind's
+//! number, name and string code are defined here once. The bindings translate them (C status
+//! codes, Node.js `code`/`codeNumber`/`kind`, Python `code`/`code_number`/`kind`) and their tests
+//! compare what they expose with [`ErrorKind::ALL`], so a kind added here fails every binding's
+//! build or tests until it is handled there.
 
 use crate::wire::{ErrorCode, WireError};
 
@@ -35,16 +39,48 @@ impl ErrorKind {
         ErrorKind::Zmq,
     ];
 
-    /// A short stable name, e.g. `disconnected`.
+    /// The kind's stable number, 1 to 7: the C status code, Node's `codeNumber`, Python's
+    /// `code_number`, [`Error::code`].
+    pub fn number(self) -> u32 {
+        self as u32
+    }
+
+    /// The kind with this number.
+    pub fn from_number(number: u32) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.number() == number)
+    }
+
+    /// The kind's short stable name, e.g. `disconnected`: every SDK's `kind`.
     pub fn name(self) -> &'static str {
+        self.describe().0
+    }
+
+    /// The kind's stable string code, e.g. `EE_DISCONNECTED`: `EE_` and the name in upper case.
+    /// The C status's name, and the `code` of Node.js and Python errors.
+    pub fn code(self) -> String {
+        format!("EE_{}", self.name().to_ascii_uppercase())
+    }
+
+    /// What the kind means, in one sentence (for the bindings' generated documentation).
+    pub fn summary(self) -> &'static str {
+        self.describe().1
+    }
+
+    fn describe(self) -> (&'static str, &'static str) {
         match self {
-            ErrorKind::InvalidArgument => "invalid_argument",
-            ErrorKind::Disconnected => "disconnected",
-            ErrorKind::Protocol => "protocol",
-            ErrorKind::Interrupted => "interrupted",
-            ErrorKind::Closed => "closed",
-            ErrorKind::UnexpectedReply => "unexpected_reply",
-            ErrorKind::Zmq => "zmq",
+            ErrorKind::InvalidArgument => ("invalid_argument", "An argument was invalid."),
+            ErrorKind::Disconnected => (
+                "disconnected",
+                "The engine did not answer in time, even after reconnecting.",
+            ),
+            ErrorKind::Protocol => ("protocol", "The engine refused the request."),
+            ErrorKind::Interrupted => ("interrupted", "The call was interrupted."),
+            ErrorKind::Closed => ("closed", "The plugin has quit."),
+            ErrorKind::UnexpectedReply => (
+                "unexpected_reply",
+                "The engine's reply did not follow the protocol.",
+            ),
+            ErrorKind::Zmq => ("zmq", "A ZeroMQ call failed."),
         }
     }
 }
@@ -96,7 +132,7 @@ impl Error {
         }
     }
 
-    /// The stable numeric code (`self.kind() as u32`).
+    /// The stable numeric code of the kind (`self.kind().number()`).
     pub fn code(&self) -> u32 {
         self.kind() as u32
     }
@@ -126,5 +162,22 @@ mod tests {
         let e = Error::Protocol(WireError::new(ErrorCode::BadSequence, "x"));
         assert_eq!(e.wire_code(), Some(ErrorCode::BadSequence));
         assert_eq!(e.kind().name(), "protocol");
+    }
+
+    #[test]
+    fn the_table_is_consistent() {
+        let mut names = std::collections::HashSet::new();
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_number(k.number()), Some(k));
+            assert!(names.insert(k.name()), "{} twice", k.name());
+            assert!(k
+                .name()
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_'));
+            assert_eq!(k.code(), format!("EE_{}", k.name().to_uppercase()));
+            assert!(k.summary().ends_with('.'));
+        }
+        assert_eq!(ErrorKind::from_number(0), None);
+        assert_eq!(ErrorKind::Disconnected.code(), "EE_DISCONNECTED");
     }
 }

@@ -1,5 +1,15 @@
-//! The client of the event-engine external-plugin protocol: the one implementation that the
-//! Python, Node.js and C SDKs wrap.
+//! The client of the event-engine external-plugin protocol, and the core of every SDK: the one
+//! implementation that the Python, Node.js and C SDKs wrap.
+//!
+//! Everything an SDK has to decide is decided here, once; a binding only translates types,
+//! errors and blocking into its language:
+//!
+//! * where to connect: [`Target`] (port, host, endpoint, IPv6) and the launch environment that
+//!   `event-engine run` sets ([`launch`]), by one precedence rule;
+//! * what its arguments may be: time-outs, settings and counts in the binding's unit
+//!   ([`options`], [`ClientOptions::validate`]);
+//! * how many events go in one request ([`batch`]: [`Client::publish_many`]);
+//! * the table of error kinds, numbers, names and codes ([`ErrorKind`]).
 //!
 //! A [`Client`] talks to one external plugin's port on an engine. It speaks protocol v2
 //! (`docs/protocol.md`): batched receive with a server-side time-out, batched publish, and
@@ -27,10 +37,21 @@
 //! # Ok::<(), Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
+pub mod batch;
 mod client;
 mod error;
-pub mod wire;
+pub mod launch;
+pub mod options;
+mod target;
+/// The wire format of the plugin protocol: the `event-engine-protocol` crate (also
+/// `event_engine::wire`).
+pub use event_engine_protocol as wire;
 
-pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck};
+pub use batch::PublishError;
+pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol};
 pub use error::{Error, ErrorKind, Result};
+pub use launch::LaunchEnv;
+pub use target::Target;
 pub use wire::{Hello, Stats};

@@ -1,7 +1,7 @@
 //! The application object: plugins, settings, and `run`.
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU8};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
@@ -10,13 +10,14 @@ use log::{info, warn};
 use crate::bus::{self, Bus, BusCounters};
 use crate::config::{EngineConfig, TcpSubscribers};
 use crate::errors::EngineError;
-use crate::external::{Counters, ServeContext};
+use crate::external::{Counters, PluginInfo, Served};
 use crate::gate::Gate;
 use crate::plugins::{ExternalPlugin, Plugin};
+use crate::ports;
 use crate::report::{PluginKind, RunReport};
 use crate::running::{ExternalEndpoint, RunningApp, StopHandle};
 use crate::supervisor::{
-    call_plugin, Body, PluginMeta, PluginThread, PortMonitor, StopState, Supervisor,
+    call_plugin, Body, PluginMeta, PluginThread, PortName, StopState, Supervisor,
 };
 use crate::zmqx::{self, EngineContext};
 
@@ -56,7 +57,9 @@ impl Default for App {
 
 impl App {
     /// An app whose bus listens on `publish_port` (incoming) and `subscribe_port` (outgoing) on
-    /// 127.0.0.1; 0 picks free ports (read them back from [`App::start`]'s [`RunningApp`]).
+    /// 127.0.0.1, or on the address in the environment variable `EE_BIND_ADDRESS` (e.g.
+    /// `0.0.0.0` in a container); 0 picks free ports (read them back from [`App::start`]'s
+    /// [`RunningApp`]). See [`EngineConfig::new`] for every default.
     pub fn new(publish_port: i32, subscribe_port: i32) -> Self {
         App::with_config(EngineConfig::new(publish_port, subscribe_port))
     }
@@ -80,7 +83,8 @@ impl App {
         &mut self.config
     }
 
-    /// Listens on `address` instead of 127.0.0.1 (e.g. `0.0.0.0` for every interface).
+    /// Listens on `address` instead of 127.0.0.1 (e.g. `0.0.0.0` for every interface). Wins over
+    /// `EE_BIND_ADDRESS`.
     pub fn bind_address(mut self, address: impl Into<String>) -> Self {
         self.config.bind_address = address.into();
         self
@@ -111,9 +115,17 @@ impl App {
         self
     }
 
-    /// Whether the first failing plugin stops the others (default true).
+    /// Whether the first failing plugin stops the others (default false: as in 0.2, the others
+    /// keep running, and `run()` reports the failure when they are done).
     pub fn stop_on_failure(mut self, stop: bool) -> Self {
         self.config.stop_on_failure = stop;
+        self
+    }
+
+    /// How long `run()` waits, once the engine stops, for plugins to return before it returns
+    /// without them (default 2 s); see [`EngineConfig::stop_grace`].
+    pub fn stop_grace(mut self, grace: Duration) -> Self {
+        self.config.stop_grace = grace;
         self
     }
 
@@ -168,11 +180,20 @@ impl App {
         self.config.validate()?;
         let config = self.config;
         info!(
-            "engine starting: {} plugin(s), {} external plugin(s), bus on {}",
+            "engine starting: {} plugin(s), {} external plugin(s), bus on {} ({})",
             self.plugins.len(),
             self.external_plugins.len(),
-            config.bind_address
+            config.bind_address,
+            config.bind_address_origin()
         );
+        if !is_loopback(&config.bind_address) {
+            warn!(
+                "the engine listens on {} ({}): every host that can reach this one can connect to \
+                 its ports, and the protocol has no authentication (anyone can act as a plugin)",
+                config.bind_address,
+                config.bind_address_origin()
+            );
+        }
         let ctx = EngineContext::new()?;
         let bus = Bus::bind(
             &ctx,
@@ -185,6 +206,7 @@ impl App {
 
         let gate = Arc::new(Gate::new());
         let (done_tx, done_rx) = mpsc::channel();
+        let (accepted_tx, accepted_rx) = mpsc::channel();
         let mut prepared = Prepared::default();
         let mut internal = Vec::new();
         for plugin in &self.plugins {
@@ -204,7 +226,8 @@ impl App {
         }
 
         let mut externals = Vec::new();
-        let mut monitors = Vec::new();
+        let mut watched = Vec::new();
+        let mut port_names = Vec::new();
         let mut counters = Vec::new();
         for plugin in &self.external_plugins {
             let index = prepared.plugins.len();
@@ -220,6 +243,9 @@ impl App {
                 crate::config::port(port_value, &format!("port of external plugin '{name}'"))?;
             let router = external_socket(&ctx, &config)
                 .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
+            // Watched from before it binds, so that no connection goes unseen.
+            let monitor = ports::monitor(&ctx, &router, index)
+                .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
             let (endpoint, bound) =
                 zmqx::bind_tcp(&router, &config.bind_address, port).map_err(|source| {
                     EngineError::Bind {
@@ -228,42 +254,40 @@ impl App {
                         source,
                     }
                 })?;
-            if config.wait_for_external.is_some() {
-                let address = format!("inproc://ee-monitor-{index}");
-                router.monitor(&address, zmq::SocketEvent::ACCEPTED as i32)?;
-                let socket = ctx.socket(zmq::PAIR)?;
-                socket.set_linger(0)?;
-                socket.connect(&address)?;
-                monitors.push(PortMonitor {
-                    name: name.clone(),
-                    port: bound,
-                    socket,
-                });
-            }
             info!("external plugin {name} served on {endpoint}");
             externals.push(ExternalEndpoint {
                 name: name.clone(),
                 id,
                 port: bound,
-                endpoint,
+                endpoint: zmqx::connectable(&endpoint),
             });
             let plugin_counters = Arc::new(Counters::default());
-            counters.push((name, Arc::clone(&plugin_counters)));
-            let serve = ServeContext {
+            counters.push((name.clone(), Arc::clone(&plugin_counters)));
+            watched.push(ports::Watched {
+                socket: monitor,
+                counters: Arc::clone(&plugin_counters),
+                name: name.clone(),
+            });
+            port_names.push(PortName { name, port: bound });
+            // The plugin's thread serves what was read from the plugin above: no method of it
+            // is called again.
+            let served = Served {
+                info: PluginInfo {
+                    name: described.0.clone(),
+                    id: described.1,
+                    filters: described.2.clone(),
+                },
                 counters: Arc::clone(&plugin_counters),
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
+                port: bound,
             };
             prepared.add(
                 &ctx,
                 &config,
                 described,
                 Some(plugin_counters),
-                Body::External {
-                    plugin: Arc::clone(plugin),
-                    router,
-                    serve,
-                },
+                Body::External { router, served },
             )?;
         }
         let Prepared {
@@ -279,9 +303,15 @@ impl App {
             gate: Arc::clone(&gate),
             requested: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
+            phase: AtomicU8::new(crate::running::Phase::Starting as u8),
+            notes: done_tx.clone(),
         });
         let bus_counters = Arc::new(BusCounters::default());
-        let (publish, subscribe) = (bus.publish.clone(), bus.subscribe.clone());
+        let publish = (zmqx::connectable(&bus.publish.0), bus.publish.1);
+        let subscribe = (zmqx::connectable(&bus.subscribe.0), bus.subscribe.1);
+        // Ends on its own when the context shuts down.
+        ports::spawn(watched, accepted_tx)
+            .map_err(|e| EngineError::Internal(format!("could not spawn the port monitor: {e}")))?;
         let (synced_tx, synced_rx) = mpsc::channel();
         let topics = sync_names.keys().cloned().collect();
         let forwarder = {
@@ -314,13 +344,15 @@ impl App {
             control,
             synced: synced_rx,
             sync_names,
-            done: done_rx,
+            notes: done_rx,
             threads,
             forwarder: Some(forwarder),
-            monitors,
+            ports: port_names,
+            accepted: accepted_rx,
             setup_timeout: config.setup_timeout,
             wait_for_external: config.wait_for_external,
             stop_on_failure: config.stop_on_failure,
+            stop_grace: config.stop_grace,
             plugins: metas,
             bus: Arc::clone(&bus_counters),
             started,
@@ -479,6 +511,13 @@ fn external_socket(ctx: &EngineContext, config: &EngineConfig) -> Result<zmq::So
         router.set_maxmsgsize(n)?;
     }
     Ok(router)
+}
+
+/// True for an address only this host can reach (127.0.0.0/8, ::1).
+fn is_loopback(address: &str) -> bool {
+    address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|a| a.is_loopback())
 }
 
 fn warn_duplicate_names(metas: &[PluginMeta]) {

@@ -18,6 +18,21 @@ use std::time::Duration;
 
 use crate::errors::EngineError;
 
+/// The environment variable that [`EngineConfig::new`] (and so `App::new`) takes the bind
+/// address from when it is set, e.g. `EE_BIND_ADDRESS=0.0.0.0` in a container whose plugins
+/// connect from other containers. An address given in code or in `app.toml` wins over it.
+pub const BIND_ADDRESS_ENV: &str = "EE_BIND_ADDRESS";
+
+/// The address every TCP socket binds to unless configured otherwise.
+pub const DEFAULT_BIND_ADDRESS: &str = "127.0.0.1";
+
+fn bind_address_from_env() -> Option<String> {
+    std::env::var(BIND_ADDRESS_ENV)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 /// What the engine does when a subscriber on the TCP subscribe port (an unregistered process
 /// reading the bus directly) cannot keep up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,7 +49,9 @@ pub enum TcpSubscribers {
 /// the defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EngineConfig {
-    /// Address every TCP socket binds to (default `127.0.0.1`; `0.0.0.0` or `::` for all interfaces).
+    /// Address every TCP socket binds to: `EE_BIND_ADDRESS` when it is set, else `127.0.0.1`
+    /// (`0.0.0.0` or `::` for all interfaces). A non-loopback address is logged as a warning at
+    /// start-up.
     pub bind_address: String,
     /// TCP port of the incoming socket, where unregistered processes PUB events (0: any free port).
     pub publish_port: i32,
@@ -51,22 +68,31 @@ pub struct EngineConfig {
     pub wait_for_external: Option<Duration>,
     /// Most events an external plugin may hold delivered but unacknowledged.
     pub max_pending: usize,
-    /// Most events held aside while a subscriber is full: by the forwarder (for the plugins it
-    /// waits for) and by each external plugin's engine thread while it waits to publish. This is
-    /// what keeps a plugin that consumes and publishes from deadlocking with the bus.
+    /// Most events held aside in memory, in three places: by each external plugin's engine
+    /// thread for its process (events taken off the bus that the process has not asked for yet,
+    /// e.g. while it is not connected; when full, the bus waits for that plugin, and the engine
+    /// warns), by the same thread while it waits to publish, and by the forwarder for a full
+    /// subscriber. This is what keeps a plugin that consumes and publishes from deadlocking with
+    /// the bus. Lower it when events are large.
     pub buffer_limit: usize,
-    /// On the first plugin failure, stop every other plugin (default). When false, the others run
-    /// to completion.
+    /// On the first plugin failure, stop every other plugin. Default false, as in event-engine
+    /// 0.2: the others keep running, the failure is logged when it happens, and `run()` reports
+    /// it once they are done (`docs/architecture.md` says why).
     pub stop_on_failure: bool,
+    /// Once the engine stops (a stop request, or a failure with `stop_on_failure`), how long
+    /// `run()` waits for plugins to return from `start()`. A plugin still running then (one that
+    /// retries for ever on `ETERM`) is reported as failed and left running (default 2 s).
+    pub stop_grace: Duration,
     /// Largest message accepted from a TCP peer, in bytes; larger ones disconnect the peer.
     pub max_message_size: Option<i64>,
 }
 
 impl EngineConfig {
-    /// The defaults, with the two bus ports.
+    /// The defaults, with the two bus ports. The bind address is `EE_BIND_ADDRESS` when that is
+    /// set, else `127.0.0.1`.
     pub fn new(publish_port: i32, subscribe_port: i32) -> Self {
         EngineConfig {
-            bind_address: "127.0.0.1".to_string(),
+            bind_address: bind_address_from_env().unwrap_or_else(|| DEFAULT_BIND_ADDRESS.into()),
             publish_port,
             subscribe_port,
             high_water_mark: 1000,
@@ -75,8 +101,19 @@ impl EngineConfig {
             wait_for_external: None,
             max_pending: 100_000,
             buffer_limit: 100_000,
-            stop_on_failure: true,
+            stop_on_failure: false,
+            stop_grace: Duration::from_secs(2),
             max_message_size: None,
+        }
+    }
+
+    /// Where `bind_address` came from, for messages: the environment, the default, or the
+    /// configuration (code or `app.toml`).
+    pub fn bind_address_origin(&self) -> &'static str {
+        match bind_address_from_env() {
+            Some(env) if env == self.bind_address => "from EE_BIND_ADDRESS",
+            None if self.bind_address == DEFAULT_BIND_ADDRESS => "the default",
+            _ => "from the configuration",
         }
     }
 
@@ -93,8 +130,9 @@ impl EngineConfig {
         }
         if self.bind_address.parse::<std::net::IpAddr>().is_err() {
             return bad(format!(
-                "bind_address '{}' is not an IP address (use 127.0.0.1, 0.0.0.0, ::1 or ::)",
-                self.bind_address
+                "bind_address '{}' ({}) is not an IP address (use 127.0.0.1, 0.0.0.0, ::1 or ::)",
+                self.bind_address,
+                self.bind_address_origin()
             ));
         }
         if self.high_water_mark < 1 {
@@ -147,7 +185,11 @@ mod tests {
     fn defaults_are_valid_and_local() {
         let c = EngineConfig::new(0, 0);
         assert!(c.validate().is_ok());
-        assert_eq!(c.bind_address, "127.0.0.1");
+        if std::env::var_os(BIND_ADDRESS_ENV).is_none() {
+            assert_eq!(c.bind_address, "127.0.0.1");
+            assert_eq!(c.bind_address_origin(), "the default");
+        }
+        assert!(!c.stop_on_failure);
     }
 
     #[test]

@@ -202,6 +202,9 @@ pub enum FailureKind {
     Error,
     /// `start()` (or another plugin method) panicked.
     Panic,
+    /// `start()` did not return within the grace period after the engine stopped (a plugin that
+    /// retries for ever on errors); its thread was left running.
+    DidNotReturn,
 }
 
 /// One failed plugin: who, and what happened.
@@ -229,6 +232,7 @@ impl fmt::Display for PluginFailure {
         let how = match self.kind {
             FailureKind::Error => "returned an error",
             FailureKind::Panic => "panicked",
+            FailureKind::DidNotReturn => "did not return",
         };
         write!(
             f,

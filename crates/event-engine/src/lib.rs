@@ -39,6 +39,8 @@
 //! App::new(0, 0).with_plugin(producer).with_plugin(consumer).run().unwrap();
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod errors;
 pub mod events;
 pub mod plugins;
@@ -48,15 +50,16 @@ mod bus;
 mod config;
 mod external;
 mod gate;
+mod ports;
 mod report;
 mod running;
 mod supervisor;
 mod zmqx;
 
 pub use app::App;
-pub use config::{AppConfig, EngineConfig, TcpSubscribers};
+pub use config::{AppConfig, EngineConfig, TcpSubscribers, BIND_ADDRESS_ENV, DEFAULT_BIND_ADDRESS};
 pub use report::{Outcome, PluginKind, PluginReport, RunReport};
-pub use running::{EngineStats, ExternalEndpoint, RunningApp, StopHandle};
+pub use running::{EngineStats, ExternalEndpoint, Phase, RunningApp, StopHandle};
 
 /// The `zmq` crate the engine uses; plugins' sockets are of this version.
 pub use zmq;
@@ -64,5 +67,6 @@ pub use zmq;
 /// The `uuid` crate of plugin ids.
 pub use uuid;
 
-/// The wire format of the plugin protocol (shared with the client crate).
-pub use event_engine_client::wire;
+/// The wire format of the plugin protocol: the `event-engine-protocol` crate, shared with the
+/// client (`event_engine_client::wire` is the same crate).
+pub use event_engine_protocol as wire;

@@ -88,19 +88,32 @@ impl PluginStats {
 /// still need to be registered on the main application.
 pub trait ExternalPlugin: Send + Sync {
     /// Serves the external plugin protocol (v1 and v2, see `docs/protocol.md`) on `external_socket`
-    /// until the plugin process sends `plugin_command: quit`.
+    /// until the plugin process sends `plugin_command: quit`, with the engine's default settings.
     ///
-    /// The engine calls this on the plugin's own thread. `external_socket` is a ROUTER socket bound
-    /// to the plugin's TCP port (a REQ client cannot tell it from 0.2's REP socket); `pub_socket`
-    /// publishes onto the bus and `sub_socket` receives the plugin's subscriptions.
+    /// Kept for event-engine 0.2's API: the engine itself does not call it. It reads the plugin's
+    /// name, id and subscriptions once when it starts, and runs the protocol's server on its own
+    /// thread with them (and with the application's settings), so no method of the plugin is
+    /// called twice. `external_socket` is a ROUTER socket bound to the plugin's TCP port (a REQ
+    /// client cannot tell it from 0.2's REP socket); `pub_socket` publishes onto the bus and
+    /// `sub_socket` receives the plugin's subscriptions.
     fn start(
         &self,
         pub_socket: Socket,
         sub_socket: Socket,
         external_socket: Socket,
     ) -> Result<(), EngineError> {
-        let info = crate::external::PluginInfo::of(self)?;
-        crate::external::serve(&info, pub_socket, sub_socket, external_socket)
+        let filters = self
+            .get_subscriptions()?
+            .iter()
+            .map(|s| s.get_filter())
+            .collect::<Result<Vec<_>, _>>()?;
+        let info = crate::external::PluginInfo {
+            name: self.get_name(),
+            id: self.get_id(),
+            filters,
+        };
+        let served = crate::external::Served::with_defaults(info);
+        crate::external::serve(served, pub_socket, sub_socket, external_socket)
     }
 
     /// the tcp port on which the external plugin will retrieve and publish events (0: any free port).

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use event_engine_client::wire;
+use event_engine_protocol as wire;
 use uuid::Uuid;
 
 use crate::errors::{EngineError, PluginFailure};
@@ -114,8 +114,8 @@ impl fmt::Display for RunReport {
             if let Some(s) = &p.stats {
                 write!(
                     f,
-                    " [delivered {} redelivered {} published {} pending {}]",
-                    s.delivered, s.redelivered, s.published, s.pending
+                    " [delivered {} redelivered {} published {} pending {} buffered {}]",
+                    s.delivered, s.redelivered, s.published, s.pending, s.buffered
                 )?;
             }
             writeln!(f)?;

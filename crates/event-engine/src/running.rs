@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use event_engine_client::wire;
+use event_engine_protocol as wire;
 use uuid::Uuid;
 
 use crate::bus::BusCounters;
@@ -24,7 +24,10 @@ pub struct ExternalEndpoint {
     pub id: Uuid,
     /// The TCP port its process connects to (the real one when the plugin asked for port 0).
     pub port: u16,
-    /// The bound endpoint, e.g. `tcp://127.0.0.1:6000`.
+    /// The endpoint a process on this host connects to, e.g. `tcp://127.0.0.1:6000` (for a
+    /// wildcard bind address, `0.0.0.0` or `::`, the loopback address: `tcp://127.0.0.1:6000`,
+    /// `tcp://[::1]:6000`). This is what `event-engine run` gives its plugins as
+    /// `EE_PLUGIN_ENDPOINT`.
     pub endpoint: String,
 }
 
@@ -68,6 +71,32 @@ impl std::fmt::Debug for StopHandle {
     }
 }
 
+/// Where a run is (see [`RunningApp::phase`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Phase {
+    /// The start barrier: every plugin's subscriptions are being put in place; no plugin runs.
+    Starting = 0,
+    /// The barrier has passed; waiting for a process to connect to every external plugin's port
+    /// (`wait_for_external_plugins`); no plugin runs.
+    WaitingForExternal = 1,
+    /// The plugins run.
+    Running = 2,
+    /// Stopping: a stop was requested, a plugin failed, or the set-up failed.
+    Stopping = 3,
+}
+
+impl Phase {
+    fn from_number(n: u8) -> Phase {
+        match n {
+            0 => Phase::Starting,
+            1 => Phase::WaitingForExternal,
+            2 => Phase::Running,
+            _ => Phase::Stopping,
+        }
+    }
+}
+
 /// An application whose sockets are bound and whose plugins are starting or running; made by
 /// [`crate::App::start`].
 ///
@@ -85,7 +114,14 @@ pub struct RunningApp {
 }
 
 impl RunningApp {
-    /// The bound TCP endpoint of the publish (incoming) socket.
+    /// Where the run is: at the start barrier, waiting for external plugins' processes, running,
+    /// or stopping.
+    pub fn phase(&self) -> Phase {
+        Phase::from_number(self.stop.state.phase.load(Ordering::SeqCst))
+    }
+
+    /// The TCP endpoint of the publish (incoming) socket, as a client on this host connects to it
+    /// (a wildcard bind address is given as the loopback address).
     pub fn publish_endpoint(&self) -> &str {
         &self.publish.0
     }
@@ -95,7 +131,8 @@ impl RunningApp {
         self.publish.1
     }
 
-    /// The bound TCP endpoint of the subscribe (outgoing) socket.
+    /// The TCP endpoint of the subscribe (outgoing) socket, as a client on this host connects to
+    /// it (a wildcard bind address is given as the loopback address).
     pub fn subscribe_endpoint(&self) -> &str {
         &self.subscribe.0
     }

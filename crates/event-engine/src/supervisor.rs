@@ -9,15 +9,17 @@
 //!    in place (the start barrier; `setup_timeout` bounds it);
 //! 3. optionally, wait until a process has connected to every external plugin's port;
 //! 4. open the gate: every plugin's `start` runs;
-//! 5. collect outcomes; on the first failure (with `stop_on_failure`) shut the context down, which
-//!    makes every blocking socket call return `ETERM`;
-//! 6. when all plugins are done, drain and stop the forwarder, close everything, terminate the
-//!    context: the ports are free when `run` returns.
+//! 5. collect outcomes; on the first failure (with `stop_on_failure`) or a stop request, shut the
+//!    context down, which makes every blocking socket call return `ETERM`, and give the plugins
+//!    `stop_grace` to return: a plugin that retries for ever on errors is named, reported as
+//!    failed ([`FailureKind::DidNotReturn`]) and left behind, not waited for;
+//! 6. when all plugins are done (or left behind), drain and stop the forwarder, close
+//!    everything, terminate the context: the ports are free when `run` returns.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -27,10 +29,11 @@ use uuid::Uuid;
 
 use crate::bus::{BusCounters, STOP};
 use crate::errors::{EngineError, FailureKind, PluginFailure};
-use crate::external::{self, Counters, ServeContext};
+use crate::external::{self, Counters, Served};
 use crate::gate::Gate;
-use crate::plugins::{ExternalPlugin, Plugin};
+use crate::plugins::Plugin;
 use crate::report::{Outcome, PluginKind, PluginReport, RunReport};
+use crate::running::Phase;
 use crate::zmqx::EngineContext;
 
 /// How a plugin thread ended, before classification.
@@ -41,7 +44,13 @@ pub(crate) enum RawOutcome {
     NotStarted,
 }
 
-pub(crate) type Done = (usize, RawOutcome);
+/// What the supervisor hears from plugin threads and from [`StopState::stop`].
+pub(crate) enum Note {
+    /// Plugin `index` is done.
+    Done(usize, RawOutcome),
+    /// The engine is stopping: the grace period starts.
+    Stopping,
+}
 
 /// Shared stop state: a stop request or a plugin failure shuts the context down.
 pub(crate) struct StopState {
@@ -49,13 +58,22 @@ pub(crate) struct StopState {
     pub gate: Arc<Gate>,
     pub requested: AtomicBool,
     pub stopping: AtomicBool,
+    /// The run's [`Phase`], as a number (see `Phase::from_number`).
+    pub phase: AtomicU8,
+    /// Wakes the supervisor when the stop begins.
+    pub notes: mpsc::Sender<Note>,
 }
 
 impl StopState {
+    pub(crate) fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
     pub(crate) fn stop(&self, requested: bool) {
         if requested {
             self.requested.store(true, Ordering::SeqCst);
         }
+        self.set_phase(Phase::Stopping);
         if !self.stopping.swap(true, Ordering::SeqCst) {
             info!(
                 "engine stopping ({})",
@@ -68,6 +86,7 @@ impl StopState {
         }
         self.gate.abort();
         self.ctx.shutdown();
+        let _ = self.notes.send(Note::Stopping);
     }
 }
 
@@ -114,12 +133,9 @@ pub(crate) fn call_plugin<T>(
 pub(crate) enum Body {
     /// An internal plugin: `start(push, sub)`.
     Internal(Arc<Box<dyn Plugin>>),
-    /// An external plugin: `start(push, sub, router)`, the protocol server.
-    External {
-        plugin: Arc<Box<dyn ExternalPlugin>>,
-        router: zmq::Socket,
-        serve: ServeContext,
-    },
+    /// An external plugin: the protocol server on `router`, for the plugin described in
+    /// `served` (read from it once by `App::start`).
+    External { router: zmq::Socket, served: Served },
 }
 
 /// A plugin's thread, ready to spawn: its sockets are made and subscribed.
@@ -137,7 +153,7 @@ impl PluginThread {
     pub(crate) fn spawn(
         self,
         gate: Arc<Gate>,
-        done: mpsc::Sender<Done>,
+        done: mpsc::Sender<Note>,
     ) -> std::io::Result<JoinHandle<()>> {
         let PluginThread {
             index,
@@ -156,28 +172,22 @@ impl PluginThread {
                     }
                     match body {
                         Body::Internal(plugin) => guarded(|| plugin.start(push, sub)),
-                        Body::External {
-                            plugin,
-                            router,
-                            serve,
-                        } => {
-                            external::install(serve);
-                            guarded(|| plugin.start(push, sub, router))
+                        Body::External { router, served } => {
+                            guarded(|| external::serve(served, push, sub, router))
                         }
                     }
                 } else {
                     RawOutcome::NotStarted
                 };
-                let _ = done.send((index, outcome));
+                let _ = done.send(Note::Done(index, outcome));
             })
     }
 }
 
-/// A monitor of an external plugin's port, used by `wait_for_external`.
-pub(crate) struct PortMonitor {
+/// An external plugin's port, as `wait_for_external` names it.
+pub(crate) struct PortName {
     pub name: String,
     pub port: u16,
-    pub socket: zmq::Socket,
 }
 
 pub(crate) struct Supervisor {
@@ -186,13 +196,17 @@ pub(crate) struct Supervisor {
     pub synced: mpsc::Receiver<Vec<u8>>,
     /// Sync topic -> plugin name, for the barrier's error message.
     pub sync_names: HashMap<Vec<u8>, String>,
-    pub done: mpsc::Receiver<Done>,
+    pub notes: mpsc::Receiver<Note>,
     pub threads: Vec<JoinHandle<()>>,
     pub forwarder: Option<JoinHandle<Result<(), zmq::Error>>>,
-    pub monitors: Vec<PortMonitor>,
+    /// The external plugins' ports, in the order of the port monitor's indices.
+    pub ports: Vec<PortName>,
+    /// The port monitor's index of each port that accepted a connection.
+    pub accepted: mpsc::Receiver<usize>,
     pub setup_timeout: Duration,
     pub wait_for_external: Option<Duration>,
     pub stop_on_failure: bool,
+    pub stop_grace: Duration,
     pub plugins: Vec<PluginMeta>,
     pub bus: Arc<BusCounters>,
     pub started: Instant,
@@ -216,6 +230,7 @@ impl Supervisor {
                     "all {} plugin(s) subscribed; starting them",
                     self.plugins.len()
                 );
+                self.stop.set_phase(Phase::Running);
                 self.stop.gate.open();
             }
             Setup::Stopped => self.stop.stop(true),
@@ -224,9 +239,10 @@ impl Supervisor {
                 self.stop.stop(false);
             }
         }
-        let outcomes = self.collect();
-        for t in self.threads.drain(..) {
-            if t.join().is_err() {
+        let (outcomes, returned) = self.collect();
+        for (i, t) in self.threads.drain(..).enumerate() {
+            // A thread that did not return is left running, not joined (it may never end).
+            if returned.get(i).copied().unwrap_or(false) && t.join().is_err() {
                 error!("a plugin thread ended abnormally");
             }
         }
@@ -246,15 +262,22 @@ impl Supervisor {
             ))),
         };
         let report = self.report(outcomes);
-        let Supervisor {
-            control,
-            monitors,
-            stop,
-            ..
-        } = self;
+        let Supervisor { control, stop, .. } = self;
         drop(control);
-        drop(monitors);
-        stop.ctx.terminate(Duration::from_secs(2));
+        // Plugins left running keep their sockets open: do not wait for them (the context
+        // finishes terminating in the background when they close).
+        let left_behind = returned.iter().any(|r| !r);
+        let limit = if left_behind {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        };
+        if !stop.ctx.terminate(limit) && !left_behind {
+            warn!(
+                "a socket of this application is still open {limit:?} after every plugin finished \
+                 (a plugin kept its socket?); the context will close when it does"
+            );
+        }
         debug!("engine shut down");
         if let Setup::Failed(e) = setup {
             return Err(e);
@@ -298,71 +321,91 @@ impl Supervisor {
         let Some(timeout) = self.wait_for_external else {
             return Setup::Ready;
         };
+        self.stop.set_phase(Phase::WaitingForExternal);
         let deadline = Instant::now() + timeout;
-        let mut connected = vec![false; self.monitors.len()];
+        let mut connected = vec![false; self.ports.len()];
         info!(
             "waiting up to {timeout:?} for {} external plugin process(es) to connect",
-            self.monitors.len()
+            self.ports.len()
         );
         while connected.iter().any(|c| !c) {
+            if self.stop.stopping.load(Ordering::SeqCst) {
+                return Setup::Stopped;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                let missing = self
-                    .monitors
-                    .iter()
-                    .zip(&connected)
-                    .filter(|(_, c)| !**c)
-                    .map(|(m, _)| format!("{} (port {})", m.name, m.port))
-                    .collect();
-                return Setup::Failed(EngineError::ExternalPluginsNotConnected {
-                    timeout,
-                    missing,
-                });
-            }
-            let mut items: Vec<_> = self
-                .monitors
-                .iter()
-                .map(|m| m.socket.as_poll_item(zmq::POLLIN))
-                .collect();
-            let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1);
-            if let Err(e) = zmq::poll(&mut items, ms) {
-                return if e == zmq::Error::ETERM {
-                    Setup::Stopped
-                } else {
-                    Setup::Failed(EngineError::Internal(format!("monitor poll failed: {e}")))
-                };
-            }
-            let ready: Vec<usize> = items
-                .iter()
-                .enumerate()
-                .filter(|(_, it)| it.is_readable())
-                .map(|(i, _)| i)
-                .collect();
-            drop(items);
-            for i in ready {
-                // Each event is two frames; any event here is an accepted connection.
-                if let Ok(frames) = self.monitors[i].socket.recv_multipart(zmq::DONTWAIT) {
-                    debug!(
-                        "external plugin {}: a process connected ({} bytes of event)",
-                        self.monitors[i].name,
-                        frames.first().map_or(0, Vec::len)
-                    );
-                    connected[i] = true;
+            // Wakes at least every 100 ms to notice a stop request.
+            match self
+                .accepted
+                .recv_timeout(left.min(Duration::from_millis(100)))
+            {
+                Ok(i) => {
+                    if let Some(c) = connected.get_mut(i) {
+                        *c = true;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) if left.is_zero() => {
+                    let missing = self
+                        .ports
+                        .iter()
+                        .zip(&connected)
+                        .filter(|(_, c)| !**c)
+                        .map(|(m, _)| format!("{} (port {})", m.name, m.port))
+                        .collect();
+                    return Setup::Failed(EngineError::ExternalPluginsNotConnected {
+                        timeout,
+                        missing,
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return if self.stop.stopping.load(Ordering::SeqCst) {
+                        Setup::Stopped
+                    } else {
+                        Setup::Failed(EngineError::Internal(
+                            "the port monitor ended while waiting for external plugins".into(),
+                        ))
+                    };
                 }
             }
         }
         Setup::Ready
     }
 
-    fn collect(&mut self) -> Vec<Outcome> {
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; self.plugins.len()];
-        for _ in 0..self.plugins.len() {
-            let Ok((index, raw)) = self.done.recv() else {
-                break;
+    /// Each plugin's outcome, and whether its thread returned. Once the engine is stopping, waits
+    /// at most `stop_grace` for the plugins still running; those are reported as failed
+    /// ([`FailureKind::DidNotReturn`]) and left behind.
+    fn collect(&mut self) -> (Vec<Outcome>, Vec<bool>) {
+        let n = self.plugins.len();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
+        let mut left = n;
+        let mut deadline: Option<Instant> = None;
+        while left > 0 {
+            if deadline.is_none() && self.stop.stopping.load(Ordering::SeqCst) {
+                deadline = Some(Instant::now() + self.stop_grace);
+            }
+            let note = match deadline {
+                None => match self.notes.recv() {
+                    Ok(n) => n,
+                    Err(_) => break,
+                },
+                Some(d) => match self
+                    .notes
+                    .recv_timeout(d.saturating_duration_since(Instant::now()))
+                {
+                    Ok(n) => n,
+                    Err(_) => break,
+                },
+            };
+            let Note::Done(index, raw) = note else {
+                continue;
             };
             let Some(meta) = self.plugins.get(index) else {
                 continue;
             };
+            if outcomes[index].is_some() {
+                continue;
+            }
+            left -= 1;
             let stopping = self.stop.stopping.load(Ordering::SeqCst);
             let outcome = classify(meta, raw, stopping);
             match &outcome {
@@ -378,10 +421,42 @@ impl Supervisor {
             }
             outcomes[index] = Some(outcome);
         }
-        outcomes
+        let returned: Vec<bool> = outcomes.iter().map(Option::is_some).collect();
+        let stuck: Vec<&str> = self
+            .plugins
+            .iter()
+            .zip(&returned)
+            .filter(|(_, r)| !**r)
+            .map(|(m, _)| m.name.as_str())
+            .collect();
+        if !stuck.is_empty() {
+            error!(
+                "{} plugin(s) did not return within {:?} of the engine's stop (does start() retry \
+                 for ever on errors? ETERM means the engine stopped): {}; left running, not waited for",
+                stuck.len(),
+                self.stop_grace,
+                stuck.join(", ")
+            );
+        }
+        let grace = self.stop_grace;
+        let outcomes = outcomes
             .into_iter()
-            .map(|o| o.unwrap_or(Outcome::NotStarted))
-            .collect()
+            .zip(&self.plugins)
+            .map(|(o, meta)| {
+                o.unwrap_or_else(|| {
+                    Outcome::Failed(PluginFailure {
+                        name: meta.name.clone(),
+                        id: meta.id.to_string(),
+                        kind: FailureKind::DidNotReturn,
+                        details: format!(
+                            "start() did not return within {grace:?} after the engine stopped; \
+                             its thread was left running"
+                        ),
+                    })
+                })
+            })
+            .collect();
+        (outcomes, returned)
     }
 
     fn report(&self, outcomes: Vec<Outcome>) -> RunReport {

@@ -70,7 +70,7 @@ impl EngineContext {
 
     /// Terminates the context, waiting at most `limit` for sockets that are still open (a plugin
     /// that kept its socket). Returns whether termination completed in time; if not, it completes
-    /// in the background once the last socket closes.
+    /// in the background once the last socket closes (the caller says so).
     pub(crate) fn terminate(self: &Arc<Self>, limit: Duration) -> bool {
         if self.terminated.swap(true, Ordering::AcqRel) {
             return true;
@@ -93,17 +93,7 @@ impl EngineContext {
             warn!("could not spawn the context terminator; the context is left open");
             return false;
         }
-        match rx.recv_timeout(limit) {
-            Ok(()) => true,
-            Err(_) => {
-                warn!(
-                    "a socket of this application is still open {:?} after every plugin finished \
-                     (a plugin kept its socket?); the context will close when it does",
-                    limit
-                );
-                false
-            }
-        }
+        rx.recv_timeout(limit).is_ok()
     }
 }
 
@@ -261,17 +251,24 @@ fn last_error() -> zmq::Error {
     zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() })
 }
 
-/// The TCP endpoint for `address` and `port` (0: any free port), bracketing IPv6 addresses.
+/// The TCP endpoint a socket binds for `address` and `port` (0: any free port): the protocol's
+/// spelling ([`wire::endpoint::bind`](crate::wire::endpoint::bind)).
 pub(crate) fn tcp_endpoint(address: &str, port: u16) -> String {
-    let host = if address.contains(':') && !address.starts_with('[') {
-        format!("[{address}]")
-    } else {
-        address.to_string()
-    };
-    if port == 0 {
-        format!("tcp://{host}:*")
-    } else {
-        format!("tcp://{host}:{port}")
+    crate::wire::endpoint::bind(address, port)
+}
+
+/// The endpoint a client on this host connects to for a bound `endpoint`: a wildcard address
+/// (`0.0.0.0`, `::`) becomes the matching loopback address (`127.0.0.1`, `[::1]`).
+pub(crate) fn connectable(endpoint: &str) -> String {
+    let port = endpoint
+        .strip_prefix("tcp://")
+        .and_then(|rest| rest.rsplit_once(':'))
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)));
+    match port {
+        Some((host, port)) => {
+            crate::wire::endpoint::tcp(crate::wire::endpoint::connectable(host), port)
+        }
+        None => endpoint.to_string(),
     }
 }
 
@@ -282,18 +279,14 @@ pub(crate) fn bind_tcp(
     address: &str,
     port: u16,
 ) -> Result<(String, u16), zmq::Error> {
-    if address.contains(':') {
+    if crate::wire::endpoint::is_ipv6_host(address) {
         socket.set_ipv6(true)?;
     }
     socket.bind(&tcp_endpoint(address, port))?;
     let endpoint = socket
         .get_last_endpoint()?
         .map_err(|_| zmq::Error::EINVAL)?;
-    let bound = endpoint
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse::<u16>().ok())
-        .ok_or(zmq::Error::EINVAL)?;
+    let bound = crate::wire::endpoint::port_of(&endpoint).ok_or(zmq::Error::EINVAL)?;
     Ok((endpoint, bound))
 }
 
@@ -306,6 +299,15 @@ mod tests {
         assert_eq!(tcp_endpoint("127.0.0.1", 0), "tcp://127.0.0.1:*");
         assert_eq!(tcp_endpoint("0.0.0.0", 5559), "tcp://0.0.0.0:5559");
         assert_eq!(tcp_endpoint("::1", 7), "tcp://[::1]:7");
+    }
+
+    #[test]
+    fn wildcard_endpoints_become_connectable() {
+        assert_eq!(connectable("tcp://0.0.0.0:5559"), "tcp://127.0.0.1:5559");
+        assert_eq!(connectable("tcp://[::]:7"), "tcp://[::1]:7");
+        assert_eq!(connectable("tcp://10.1.2.3:7"), "tcp://10.1.2.3:7");
+        assert_eq!(connectable("tcp://[fe80::1]:7"), "tcp://[fe80::1]:7");
+        assert_eq!(connectable("tcp://127.0.0.1:7"), "tcp://127.0.0.1:7");
     }
 
     #[test]

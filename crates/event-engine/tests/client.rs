@@ -164,12 +164,21 @@ fn cancel_interrupts_a_blocked_next_promptly() {
         .unwrap();
     let mut c = Client::connect_port("127.0.0.1", app.external_port("ext").unwrap()).unwrap();
     let token = c.cancel_token();
+    // The client calls its interrupt check while it waits for a reply: the first call says the
+    // request is out and `next` is blocked in its wait.
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    c.set_interrupt_check(Some(Box::new(move || {
+        let _ = waiting_tx.send(());
+        false
+    })));
     let t = std::thread::spawn(move || {
         let started = Instant::now();
         let r = c.next(None);
         (r, started.elapsed(), c)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    waiting_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("next() waits for its reply");
     let cancelled_at = Instant::now();
     token.cancel();
     let (r, _, mut c) = t.join().unwrap();
@@ -177,6 +186,7 @@ fn cancel_interrupts_a_blocked_next_promptly() {
     assert!(cancelled_at.elapsed() < Duration::from_millis(500));
     // still usable once reset
     token.reset();
+    c.set_interrupt_check(None);
     assert_eq!(c.next(Some(Duration::from_millis(10))).unwrap(), None);
     let mut calls = 0;
     let r = c.next_batch_interruptible(1, None, &mut || {

@@ -219,3 +219,55 @@ impl Plugin for ProducerWithTypeC {
         "MsgProducerPlugin".into()
     }
 }
+
+/// A 0.2 external plugin whose `get_id()` makes a new id at every call, counting its calls.
+struct FreshIds {
+    calls: Arc<std::sync::Mutex<Vec<&'static str>>>,
+}
+
+impl ExternalPlugin for FreshIds {
+    fn get_name(&self) -> String {
+        self.calls.lock().unwrap().push("get_name");
+        "fresh".to_string()
+    }
+
+    fn get_tcp_port(&self) -> i32 {
+        self.calls.lock().unwrap().push("get_tcp_port");
+        0
+    }
+
+    fn get_subscriptions(&self) -> Result<Vec<Box<dyn EventType>>, EngineError> {
+        self.calls.lock().unwrap().push("get_subscriptions");
+        Ok(vec![Box::new(TypeAEventType {})])
+    }
+
+    fn get_id(&self) -> Uuid {
+        self.calls.lock().unwrap().push("get_id");
+        Uuid::new_v4()
+    }
+}
+
+#[test]
+fn an_external_plugin_is_described_once_and_hello_agrees_with_the_report() {
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let app = App::new(0, 0)
+        .with_external_plugin(FreshIds {
+            calls: Arc::clone(&calls),
+        })
+        .start()
+        .unwrap();
+    let port = app.external_port("fresh").unwrap();
+    let mut client = event_engine_client::Client::connect_port("127.0.0.1", port).unwrap();
+    let hello = client.hello().unwrap();
+    client.quit().unwrap();
+    let report = app.wait().unwrap();
+    report.result().unwrap();
+    assert_eq!(hello.id, report.plugins[0].id.to_string());
+    let mut called = calls.lock().unwrap().clone();
+    called.sort_unstable();
+    assert_eq!(
+        called,
+        ["get_id", "get_name", "get_subscriptions", "get_tcp_port"],
+        "every method once"
+    );
+}

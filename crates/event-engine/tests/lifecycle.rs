@@ -3,13 +3,15 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::ReqClient;
 use event_engine::errors::{EngineError, FailureKind};
 use event_engine::events::Filter;
 use event_engine::plugins::{ExternalPluginSpec, FnPlugin};
-use event_engine::{App, Outcome};
+use event_engine::{App, Outcome, Phase};
 
 fn waits_forever(name: &str) -> FnPlugin {
     FnPlugin::new(name, |_pub, sub| {
@@ -33,6 +35,7 @@ fn failing_and_panicking_plugins_are_named_and_the_ports_are_free_again() {
         panic!("index out of range")
     });
     let app = App::new(0, 0)
+        .stop_on_failure(true)
         .with_plugin(failing)
         .with_plugin(panicking)
         .with_plugin(waits_forever("waiting-plugin"))
@@ -132,19 +135,53 @@ fn a_taken_port_is_a_clear_error() {
     first.wait().unwrap();
 }
 
+/// Polls `condition` until it holds, for at most 20 s.
+fn poll_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Like [`waits_forever`], saying on `started` when its `start` runs.
+fn waits_forever_told(name: &str, started: std::sync::mpsc::Sender<String>) -> FnPlugin {
+    let me = name.to_string();
+    FnPlugin::new(name, move |_pub, sub| {
+        let _ = started.send(me.clone());
+        sub.recv_bytes(0)?;
+        Ok(())
+    })
+    .subscribe(Filter::new("Never"))
+}
+
 #[test]
 fn stop_ends_a_run_and_plugins_are_reported_stopped() {
+    let (started_tx, started) = std::sync::mpsc::channel();
     let app = App::new(0, 0)
-        .with_plugin(waits_forever("a"))
-        .with_plugin(waits_forever("b"))
+        .with_plugin(waits_forever_told("a", started_tx.clone()))
+        .with_plugin(waits_forever_told("b", started_tx))
         .with_external_plugin(ExternalPluginSpec::new("ext", 0))
         .start()
         .unwrap();
+    // Stop once every plugin runs (not after a guess of how long that takes): both internal
+    // plugins said so, and the external plugin's thread answers a request.
+    for _ in 0..2 {
+        started
+            .recv_timeout(Duration::from_secs(20))
+            .expect("both internal plugins start");
+    }
+    let options = event_engine_client::ClientOptions {
+        reply_timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
+    let endpoint = format!("tcp://127.0.0.1:{}", app.external_port("ext").unwrap());
+    let mut client = event_engine_client::Client::connect_with(&endpoint, options).unwrap();
+    client.hello().expect("the external plugin's thread serves");
+    drop(client);
+    assert_eq!(app.phase(), Phase::Running);
     let stop = app.stop_handle();
-    let t = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(50));
-        stop.stop();
-    });
+    let t = std::thread::spawn(move || stop.stop());
     let report = app.wait().unwrap();
     t.join().unwrap();
     assert!(report.stop_requested);
@@ -197,23 +234,43 @@ fn wait_for_external_times_out_naming_the_missing_plugin() {
 
 #[test]
 fn wait_for_external_holds_internal_plugins_until_the_process_connects() {
-    let producer = FnPlugin::new("producer", |pub_socket, _| {
-        pub_socket.send("Go", 0)?;
-        Ok(())
-    });
+    let started = Arc::new(AtomicBool::new(false));
+    let started_at = Arc::new(std::sync::Mutex::new(None));
+    let producer = {
+        let (started, started_at) = (Arc::clone(&started), Arc::clone(&started_at));
+        FnPlugin::new("producer", move |pub_socket, _| {
+            *started_at.lock().unwrap() = Some(Instant::now());
+            started.store(true, Ordering::SeqCst);
+            pub_socket.send("Go", 0)?;
+            Ok(())
+        })
+    };
     let app = App::new(0, 0)
         .wait_for_external_plugins(Duration::from_secs(20))
         .with_plugin(producer)
         .with_external_plugin(ExternalPluginSpec::new("ext", 0).subscribe(Filter::new("Go")))
         .start()
         .unwrap();
-    // Nothing has run yet: the producer is held at the gate.
-    std::thread::sleep(Duration::from_millis(100));
+    // The start barrier has passed and the engine waits for the process: the producer, which
+    // would otherwise have run by now, is held at the gate.
+    poll_until("the wait for external plugins", || {
+        app.phase() == Phase::WaitingForExternal
+    });
+    assert!(
+        !started.load(Ordering::SeqCst),
+        "the producer ran before the process connected"
+    );
     assert_eq!(app.stats().events_forwarded, 0);
+    let connecting = Instant::now();
     let client = ReqClient::connect(app.external_port("ext").unwrap());
     assert_eq!(client.ask(b"plugin_command: next_msg"), b"Go");
     client.ask(b"plugin_command: quit");
     app.wait().unwrap().result().unwrap();
+    let started_at = started_at.lock().unwrap().expect("the producer ran");
+    assert!(
+        started_at > connecting,
+        "the producer started before the process connected"
+    );
 }
 
 #[test]

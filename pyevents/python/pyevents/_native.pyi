@@ -1,13 +1,18 @@
 """Type stubs of pyevents' native module (a PyO3 binding of event-engine-client)."""
 
 from types import TracebackType
-from typing import Dict, Iterable, Iterator, List, Optional, Type, Union
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Type, Union
 
 _BytesLike = Union[bytes, bytearray, memoryview]
 
 __version__: str
 PROTOCOL_VERSION: int
 MAX_BATCH: int
+#: Every error kind of the Rust client: (number, kind, code, class name in pyevents.errors).
+ERROR_KINDS: List[Tuple[int, str, str, str]]
+
+def tcp_endpoint(host: str, port: int) -> str:
+    """The endpoint of TCP port on host, as every SDK spells it (IPv6 in brackets)."""
 
 class Event:
     """An event received from the engine."""
@@ -74,14 +79,18 @@ class Plugin:
     def __init__(
         self,
         port: Optional[int] = None,
-        host: str = "127.0.0.1",
+        host: Optional[str] = None,
         *,
         endpoint: Optional[str] = None,
         reply_timeout: float = 5.0,
         retries: int = 3,
         publish_timeout: Optional[float] = 30.0,
         long_poll: float = 1.0,
+        protocol: int = 2,
     ) -> None: ...
+    @property
+    def protocol(self) -> int:
+        """The protocol this plugin speaks: 2, or 1 (0.2's bytes; see docs/python.md)."""
     @property
     def endpoint(self) -> str: ...
     @property

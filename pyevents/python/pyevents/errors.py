@@ -1,15 +1,21 @@
 """The exceptions of pyevents.
 
-Every exception is a :class:`pyevents.Error` with two stable attributes:
+Every exception is a :class:`pyevents.Error` with three stable attributes, the same in every
+event-engine SDK (Rust ``ErrorKind``, Node.js ``code``/``codeNumber``/``kind``, C status codes):
 
-``code``
-    a short machine-readable name (``"timeout"``, ``"disconnected"``, ...); for a
-    :class:`ProtocolError`, the engine's wire code name (``"bad_sequence"``, ...).
 ``kind``
-    the error kind number shared by every event-engine SDK (the C status codes, Node's
-    ``errno``): 1 invalid argument, 2 disconnected, 3 protocol, 4 interrupted, 5 closed,
-    6 unexpected reply, 7 ZeroMQ; ``None`` for :class:`Timeout`, which is not an error of the
-    client but an answer ("nothing came in time").
+    the kind's name: ``"disconnected"``, ``"protocol"``, ...
+``code``
+    its string code: ``"EE_DISCONNECTED"``, ... (the name of the C status);
+``code_number``
+    its number: 1 invalid argument, 2 disconnected, 3 protocol, 4 interrupted, 5 closed,
+    6 unexpected reply, 7 ZeroMQ.
+
+The kinds, their numbers and codes come from the Rust client (``_native.ERROR_KINDS``): this
+module only gives each kind its class. :class:`Timeout` (kind ``"timeout"``, code
+``"EE_TIMEOUT"``, number ``None``) is Python's own: not an error of the client but an answer
+("nothing came in time"). A :class:`ProtocolError` also has the engine's reason, ``wire_code``
+(``"pending_full"``, ...) and ``wire_code_number``.
 
 :class:`Timeout` is a :class:`TimeoutError` and, when pyzmq is importable, also a
 ``zmq.error.Again``, so plugins written for event-engine 0.2's ``events.py`` that catch
@@ -19,7 +25,9 @@ Every exception is a :class:`pyevents.Error` with two stable attributes:
 from __future__ import annotations
 
 import errno as _errno
-from typing import Optional, Tuple, Type
+from typing import Dict, Optional, Tuple, Type
+
+from ._native import ERROR_KINDS
 
 __all__ = [
     "Error",
@@ -37,10 +45,12 @@ __all__ = [
 class Error(Exception):
     """The base class of every pyevents exception."""
 
-    #: A short stable machine-readable name of the error.
-    code: str = "error"
-    #: The error kind number shared by every SDK (``None`` when it is not a client error).
-    kind: Optional[int] = None
+    #: The kind's name, e.g. ``"disconnected"``.
+    kind: str = "error"
+    #: The kind's string code, e.g. ``"EE_DISCONNECTED"``.
+    code: str = "EE_ERROR"
+    #: The kind's number, shared by every SDK (``None`` when it is not a client error).
+    code_number: Optional[int] = None
 
     def __init__(self, message: str = "") -> None:
         Exception.__init__(self, message)
@@ -53,32 +63,24 @@ class Error(Exception):
 class InvalidArgument(Error, ValueError):
     """An argument was invalid (an empty event, a batch size out of range, ...)."""
 
-    code = "invalid_argument"
-    kind = 1
-
 
 class Disconnected(Error, ConnectionError):
     """The engine did not answer in time, even after reconnecting. Is it running?"""
-
-    code = "disconnected"
-    kind = 2
 
 
 class ProtocolError(Error):
     """The engine refused the request.
 
-    ``code`` is the engine's error code name (``"bad_sequence"``, ``"pending_full"``, ...) and
-    ``wire_code`` its number (1 to 9, ``docs/protocol.md`` §4.2).
+    ``wire_code`` is the engine's error code (``"bad_sequence"``, ``"pending_full"``, ...) and
+    ``wire_code_number`` its number (1 to 9, ``docs/protocol.md`` §4.2).
     """
 
-    code = "protocol"
-    kind = 3
-
-    def __init__(self, message: str = "", code: str = "protocol", wire_code: int = 0) -> None:
+    def __init__(self, message: str = "", wire_code: str = "", wire_code_number: int = 0) -> None:
         Error.__init__(self, message)
-        self.code = code
-        #: The engine's numeric error code (1 to 9).
+        #: The engine's error code, e.g. ``"pending_full"``.
         self.wire_code = wire_code
+        #: Its number (1 to 9).
+        self.wire_code_number = wire_code_number
 
 
 class Interrupted(Error):
@@ -87,29 +89,34 @@ class Interrupted(Error):
     (Ctrl-C raises :class:`KeyboardInterrupt`, as everywhere in Python.)
     """
 
-    code = "interrupted"
-    kind = 4
-
 
 class Closed(Error):
     """The plugin has quit (or its socket was closed); make a new one."""
-
-    code = "closed"
-    kind = 5
 
 
 class UnexpectedReply(Error):
     """The engine's reply did not follow the protocol (an engine that only speaks v1?)."""
 
-    code = "unexpected_reply"
-    kind = 6
-
 
 class TransportError(Error):
     """A ZeroMQ call failed (a bad endpoint, too many open files, ...)."""
 
-    code = "zmq"
-    kind = 7
+
+def _bind_kinds() -> Dict[str, Type[Error]]:
+    """Gives each class of the Rust client's table its kind, code and number; a kind without
+    its class here fails the import (and so every test) until this module handles it."""
+    classes: Dict[str, Type[Error]] = {}
+    for number, kind, code, class_name in ERROR_KINDS:
+        cls = globals().get(class_name)
+        if not (isinstance(cls, type) and issubclass(cls, Error)):
+            raise ImportError(f"pyevents.errors has no class {class_name} for error kind {kind!r}")
+        cls.kind, cls.code, cls.code_number = kind, code, number
+        classes[class_name] = cls
+    return classes
+
+
+#: The class of each kind of the Rust client's table, by class name.
+KINDS = _bind_kinds()
 
 
 def _timeout_bases() -> Tuple[Type[BaseException], ...]:
@@ -127,8 +134,9 @@ class Timeout(*_timeout_bases()):  # type: ignore[misc]
     exception of event-engine 0.2's ``events.py`` was). The connection stays usable.
     """
 
-    code = "timeout"
-    kind = None
+    kind = "timeout"
+    code = "EE_TIMEOUT"
+    code_number = None
 
     def __init__(self, message: str = "no event came in time") -> None:
         Error.__init__(self, message)

@@ -15,9 +15,17 @@ Change one import and nothing else::
     publish_msg(socket, b"TypeBresult")          # returns "event-engine: msg published"
     send_quit_command(socket)
 
-What is better than 0.2: nothing is printed; a time-out leaves the socket usable; Ctrl-C
-interrupts a wait; a lost connection is re-established; and an event that was received but not
-processed when the plugin crashed is delivered again to the restarted plugin.
+It speaks exactly the protocol v1 bytes of 0.2's ``events.py`` (``plugin_command: next_msg``,
+an event's bytes to publish it, ``plugin_command: quit``; never anything else), through the same
+Rust client as :class:`pyevents.Plugin` (``Plugin(protocol=1)``), so a plugin that uses it works
+against an event-engine 0.2 engine and a 0.3 one alike. As with 0.2, an event is delivered when
+the engine sends it: every ``get_next_msg`` returns the next event, whichever socket asks (a
+plugin may call ``get_plugin_socket`` for every receive). For at-least-once delivery (events
+redelivered after a crash), batches and engine-side time-outs, use :class:`pyevents.Plugin`.
+
+What is better than 0.2: nothing is printed; a time-out leaves the socket usable, and loses
+nothing: the request stays open and the next receive waits for its reply instead of asking
+again (publishing meanwhile goes through a second connection); Ctrl-C interrupts a wait.
 
 **Time-outs.** ``get_next_msg(socket, timeout)`` waits ``timeout`` milliseconds (-1: no limit)
 and raises :class:`pyevents.Timeout` (a ``zmq.error.Again`` when pyzmq is installed) when no
@@ -32,7 +40,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Union
 
-from ._native import Plugin
+from ._native import Plugin, tcp_endpoint
 from .errors import Closed, Error, InvalidArgument
 
 __all__ = [
@@ -70,14 +78,15 @@ class PluginSocket:
     ``recv``/``recv_string``, ``setsockopt``/``getsockopt``, ``close`` and ``closed``, and
     understands the requests of protocol v1: ``plugin_command: next_msg``, ``plugin_command:
     quit`` and any other bytes (an event to publish). Unlike a REQ socket it never gets stuck:
-    after a time-out, ``recv()`` waits again for the same request, or a new request can be sent.
+    after a time-out, ``recv()`` waits again for the same request, or a new request can be sent
+    (a ``next_msg`` still waits for the reply of the one that timed out: no event is lost).
 
     ``plugin`` is the :class:`pyevents.Plugin` underneath, for code that migrates piecemeal.
     """
 
     def __init__(self, endpoint: str) -> None:
-        #: The connection to the engine.
-        self.plugin = Plugin(endpoint=endpoint)
+        #: The connection to the engine (protocol v1: 0.2's bytes).
+        self.plugin = Plugin(endpoint=endpoint, protocol=1)
         #: Receive time-out in milliseconds (-1: wait for ever), as on a ZeroMQ socket.
         self.RCVTIMEO: int = -1
         #: Accepted for compatibility; publishing waits as ``Plugin.publish`` does.
@@ -173,8 +182,8 @@ class PluginSocket:
     # --- life cycle ------------------------------------------------------------------------
 
     def close(self, linger: Optional[int] = None) -> None:
-        """Closes the connection without quitting: the engine delivers what was not yet
-        processed to the next connection."""
+        """Closes the connection without quitting. An event the engine had not yet sent goes to
+        the next connection that asks; one it sent was delivered (protocol v1)."""
         self.plugin.close()
 
     def __enter__(self) -> "PluginSocket":
@@ -190,7 +199,7 @@ class PluginSocket:
 def get_plugin_socket(context: Any, port: Union[int, str], host: str = "engine") -> PluginSocket:
     """A socket to the external plugin at ``port`` on ``host`` (0.2's signature; ``context``,
     a ``zmq.Context`` or None, is not needed). Connecting is lazy, as with ZeroMQ."""
-    return PluginSocket(f"tcp://{host}:{port}")
+    return PluginSocket(tcp_endpoint(host, int(port)))
 
 
 def get_next_msg(socket: Any, timeout: Optional[int] = None) -> bytes:

@@ -51,6 +51,9 @@ async function main(): Promise<void> {
     }
   }
   const c: 'EE_CLOSED' = new ClosedError('x').code
+  const typed: EventEngineError = new ClosedError('y')
+  const narrowed: ClosedError | null = typed instanceof ClosedError ? typed : null
+  void narrowed
   void [names, delivered, one, many, count, name, closed, c]
 }
 

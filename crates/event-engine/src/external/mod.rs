@@ -4,45 +4,34 @@
 //! requests on a ROUTER socket bound to the plugin's TCP port, hands out the events of the
 //! plugin's SUB socket through its delivery [`window`], and publishes what the process sends.
 //! The ROUTER socket is what makes the protocol robust: requests from a dead process never wedge
-//! the thread, a restarted process is recognised as a new session (and gets the unacknowledged
+//! the thread, a restarted v2 process is recognised as a new session (and gets the unacknowledged
 //! events again), and a request can wait for events while other requests are answered.
+//!
+//! The thread takes its plugin's events off the bus as they come, whether or not a request
+//! waits, into a buffer of at most `buffer_limit` events: a process that is not connected (or not
+//! reading) holds up the bus only once that buffer is full, and the thread says so (a warning
+//! naming the plugin, its port, how many events wait and whether a process is connected).
 
 mod window;
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use event_engine_client::wire::{self, ErrorCode, Request, WireError};
+use event_engine_protocol::{self as wire, ErrorCode, Reply, Request, WireError};
 use log::{debug, info, warn};
 use uuid::Uuid;
 
 use crate::errors::EngineError;
-use crate::plugins::ExternalPlugin;
 use window::Window;
 
-/// What the protocol needs to know about the plugin it serves.
+/// What the protocol needs to know about the plugin it serves: what the supervisor read from
+/// the plugin once, at start-up.
 pub(crate) struct PluginInfo {
     pub name: String,
     pub id: Uuid,
     pub filters: Vec<Vec<u8>>,
-}
-
-impl PluginInfo {
-    pub(crate) fn of<P: ExternalPlugin + ?Sized>(plugin: &P) -> Result<Self, EngineError> {
-        let filters = plugin
-            .get_subscriptions()?
-            .iter()
-            .map(|s| s.get_filter())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(PluginInfo {
-            name: plugin.get_name(),
-            id: plugin.get_id(),
-            filters,
-        })
-    }
 }
 
 /// Live counters of one external plugin, shared with the supervisor (run report, stats).
@@ -56,6 +45,8 @@ pub(crate) struct Counters {
     published: AtomicU64,
     errors: AtomicU64,
     sessions: AtomicU64,
+    /// TCP connections open to the plugin's port (kept by the engine's port monitor).
+    pub(crate) connections: AtomicU64,
 }
 
 impl Counters {
@@ -71,6 +62,7 @@ impl Counters {
             published: get(&self.published),
             errors: get(&self.errors),
             sessions: get(&self.sessions),
+            connections: get(&self.connections),
         }
     }
 }
@@ -79,44 +71,64 @@ fn add(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
 
-/// Settings the engine hands to [`serve`] through a thread-local, because `ExternalPlugin::start`
-/// (0.2's signature) has no parameter for them.
-pub(crate) struct ServeContext {
+/// Everything one plugin's protocol thread needs, handed to [`serve`] by the supervisor: the
+/// plugin's description and the engine's settings.
+pub(crate) struct Served {
+    pub info: PluginInfo,
     pub counters: Arc<Counters>,
     pub max_pending: usize,
     pub buffer_limit: usize,
+    /// The bound TCP port, for messages.
+    pub port: u16,
 }
 
-impl Default for ServeContext {
-    fn default() -> Self {
-        ServeContext {
+impl Served {
+    /// `info` with the default settings of `EngineConfig` (for a plugin's own `start`).
+    pub(crate) fn with_defaults(info: PluginInfo) -> Served {
+        let config = crate::config::EngineConfig::new(0, 0);
+        Served {
+            info,
             counters: Arc::default(),
-            max_pending: 100_000,
-            buffer_limit: 100_000,
+            max_pending: config.max_pending,
+            buffer_limit: config.buffer_limit,
+            port: 0,
         }
     }
 }
 
-thread_local! {
-    static SERVE_CONTEXT: RefCell<Option<ServeContext>> = const { RefCell::new(None) };
-}
+/// How long events may wait, with no request asking for them, before the engine warns: when no
+/// process is connected to the plugin's port, and when one is (it may just be slow).
+const STALL_WARN_UNCONNECTED: Duration = Duration::from_secs(3);
+const STALL_WARN_CONNECTED: Duration = Duration::from_secs(30);
+/// Least time between two warnings about the same plugin.
+const WARN_EVERY: Duration = Duration::from_secs(30);
 
-/// Installs the settings the next [`serve`] on this thread uses.
-pub(crate) fn install(ctx: ServeContext) {
-    SERVE_CONTEXT.with(|c| *c.borrow_mut() = Some(ctx));
+/// Watches for events that wait with nobody asking for them, and rate-limits the warnings.
+#[derive(Default)]
+struct Stall {
+    /// Since when events have waited with no consuming request.
+    since: Option<Instant>,
+    last_warning: Option<Instant>,
+    /// A warning was given in the current stall (so its end is worth an info line).
+    warned: bool,
 }
 
 /// Serves the protocol until the plugin process sends `quit` (Ok) or the engine shuts the
 /// context down (an error carrying `ETERM`).
 pub(crate) fn serve(
-    info: &PluginInfo,
+    served: Served,
     push: zmq::Socket,
     sub: zmq::Socket,
     router: zmq::Socket,
 ) -> Result<(), EngineError> {
-    let ctx = SERVE_CONTEXT
-        .with(|c| c.borrow_mut().take())
-        .unwrap_or_default();
+    let Served {
+        info,
+        counters,
+        max_pending,
+        buffer_limit,
+        port,
+    } = served;
+    let info = &info;
     let hello = wire::Hello {
         protocol: wire::PROTOCOL_VERSION,
         versions: vec![1, 2],
@@ -129,22 +141,21 @@ pub(crate) fn serve(
             .map(|f| wire::Filter::from_bytes(f))
             .collect(),
         max_batch: wire::MAX_BATCH,
-        max_pending: ctx.max_pending as u64,
+        max_pending: max_pending as u64,
     };
-    let hello_json =
-        serde_json::to_vec(&hello).map_err(|e| EngineError::Internal(e.to_string()))?;
     let mut server = Server {
         info,
         push,
         sub,
         router,
-        window: Window::new(ctx.max_pending),
-        backlog: VecDeque::new(),
-        buffer_limit: ctx.buffer_limit,
+        window: Window::new(max_pending),
+        buffer: VecDeque::new(),
+        buffer_limit,
+        port,
         waiting: None,
-        counters: ctx.counters,
-        hello_json,
-        warned_buffer_full: false,
+        counters,
+        hello: Box::new(hello),
+        stall: Stall::default(),
     };
     debug!("external plugin {} ({}) serving", info.name, info.id);
     server.run()
@@ -175,13 +186,14 @@ struct Server<'a> {
     sub: zmq::Socket,
     router: zmq::Socket,
     window: Window,
-    /// Events taken off the bus while a publish waited for room (see `publish`).
-    backlog: VecDeque<Vec<u8>>,
+    /// Events taken off the bus and not yet delivered, oldest first, at most `buffer_limit`.
+    buffer: VecDeque<Vec<u8>>,
     buffer_limit: usize,
+    port: u16,
     waiting: Option<Waiting>,
     counters: Arc<Counters>,
-    hello_json: Vec<u8>,
-    warned_buffer_full: bool,
+    hello: Box<wire::Hello>,
+    stall: Stall,
 }
 
 impl Server<'_> {
@@ -202,16 +214,18 @@ impl Server<'_> {
             if self.waiting.is_some() {
                 self.try_fulfill()?;
             }
-            let mut timeout: i64 = -1;
+            self.fill_buffer()?;
+            let now = Instant::now();
+            let mut wake: Option<Instant> = self.watch(now);
             if let Some(deadline) = self.waiting.as_ref().and_then(|w| w.deadline) {
-                let now = Instant::now();
                 if deadline <= now {
                     self.reply_no_events()?;
                 } else {
-                    timeout = ceil_ms(deadline - now);
+                    wake = Some(wake.map_or(deadline, |w| w.min(deadline)));
                 }
             }
-            let want_events = self.waiting.is_some();
+            let timeout = wake.map_or(-1, |w| ceil_ms(w.saturating_duration_since(now)).max(1));
+            let want_events = self.buffer.len() < self.buffer_limit;
             let mut items = [
                 self.router.as_poll_item(zmq::POLLIN),
                 self.sub.as_poll_item(if want_events {
@@ -265,14 +279,24 @@ impl Server<'_> {
         Ok(true)
     }
 
-    fn reply(&self, envelope: &[Vec<u8>], frame: &[u8]) -> Result<(), EngineError> {
-        self.send(envelope, [frame]).map(|_| ())
+    /// Sends `envelope` then `reply`; false when the client is gone.
+    fn send_reply<B: AsRef<[u8]>>(
+        &self,
+        envelope: &[Vec<u8>],
+        reply: &Reply<B>,
+    ) -> Result<bool, EngineError> {
+        let frames = reply.to_frames();
+        self.send(envelope, frames.iter().map(|f| f.as_ref()))
+    }
+
+    fn reply(&self, envelope: &[Vec<u8>], reply: Reply<&[u8]>) -> Result<(), EngineError> {
+        self.send_reply(envelope, &reply).map(|_| ())
     }
 
     fn reply_error(&self, envelope: &[Vec<u8>], e: &WireError) -> Result<(), EngineError> {
         add(&self.counters.errors, 1);
         debug!("external plugin {}: error reply {e}", self.info.name);
-        self.reply(envelope, &e.to_frame())
+        self.reply(envelope, Reply::Error(e.clone()))
     }
 
     fn handle(&mut self, frames: Vec<Vec<u8>>) -> Result<Flow, EngineError> {
@@ -307,7 +331,15 @@ impl Server<'_> {
             }
         };
         match request {
-            Request::NextMsg => self.consume(session, envelope, None, Wait::V1, None)?,
+            Request::NextMsg => {
+                // v1: whatever it is handed is delivered (0.2's semantics); no session rules.
+                self.waiting = Some(Waiting {
+                    session,
+                    envelope: envelope.to_vec(),
+                    kind: Wait::V1,
+                    deadline: None,
+                });
+            }
             Request::Recv {
                 max,
                 timeout_ms,
@@ -321,41 +353,33 @@ impl Server<'_> {
             )?,
             Request::Publish(data) => {
                 self.publish(&[data])?;
-                self.reply(envelope, wire::MSG_PUBLISHED)?;
+                self.reply(envelope, Reply::MsgPublished)?;
             }
             Request::PublishBatch(events) => {
                 self.publish(&events)?;
-                let status = format!("event-engine: published count={}", events.len());
-                self.reply(envelope, status.as_bytes())?;
+                let count = events.len() as u64;
+                self.reply(envelope, Reply::Published { count })?;
             }
             Request::Hello => {
-                let status = format!("event-engine: hello protocol={}", wire::PROTOCOL_VERSION);
-                self.send(envelope, [status.as_bytes(), self.hello_json.as_slice()])?;
+                self.reply(envelope, Reply::Hello(self.hello.clone()))?;
             }
             Request::Stats => {
-                let json = serde_json::to_vec(&self.counters.snapshot(&self.info.name))
-                    .map_err(|e| EngineError::Internal(e.to_string()))?;
-                self.send(
-                    envelope,
-                    [b"event-engine: stats".as_slice(), json.as_slice()],
-                )?;
+                let stats = self.counters.snapshot(&self.info.name);
+                self.reply(envelope, Reply::Stats(Box::new(stats)))?;
             }
             Request::Ack { seq } => match self.window.ack(seq) {
                 Ok(changes) => {
                     add(&self.counters.acked, changes.acked);
                     self.update_gauges();
-                    let status = format!(
-                        "event-engine: acked seq={seq} pending={}",
-                        self.window.pending()
-                    );
-                    self.reply(envelope, status.as_bytes())?;
+                    let pending = self.window.pending() as u64;
+                    self.reply(envelope, Reply::Acked { seq, pending })?;
                 }
                 Err(e) => self.reply_error(envelope, &e)?,
             },
             Request::Quit => {
                 add(&self.counters.acked, self.window.finish_session(&session));
                 self.update_gauges();
-                self.reply(envelope, wire::QUIT_ACK)?;
+                self.reply(envelope, Reply::Bye)?;
                 return Ok(Flow::Quit);
             }
         }
@@ -406,16 +430,97 @@ impl Server<'_> {
         Ok(())
     }
 
-    /// Takes the next event off the bus (the backlog first) without blocking.
+    /// Takes the next event off the bus (the buffer first) without blocking.
     fn next_from_bus(&mut self) -> Result<Option<Vec<u8>>, EngineError> {
-        if let Some(e) = self.backlog.pop_front() {
+        if let Some(e) = self.buffer.pop_front() {
             return Ok(Some(e));
         }
+        self.recv_bus()
+    }
+
+    fn recv_bus(&self) -> Result<Option<Vec<u8>>, EngineError> {
         match self.sub.recv_bytes(zmq::DONTWAIT) {
             Ok(e) => Ok(Some(e)),
             Err(zmq::Error::EAGAIN) => Ok(None),
             Err(e) => Err(EngineError::EngineExtSubSocketRcvError(self.id(), e)),
         }
+    }
+
+    /// Takes what the bus holds for this plugin into the buffer, up to `buffer_limit`, so that
+    /// the bus is never held up by a process that is not asking (until the buffer is full).
+    fn fill_buffer(&mut self) -> Result<(), EngineError> {
+        let before = self.buffer.len();
+        while self.buffer.len() < self.buffer_limit {
+            match self.recv_bus()? {
+                Some(e) => self.buffer.push_back(e),
+                None => break,
+            }
+        }
+        if self.buffer.len() != before {
+            self.update_gauges();
+        }
+        Ok(())
+    }
+
+    /// Warns (at a bounded rate) while events wait and no request asks for them; returns when
+    /// to look again.
+    fn watch(&mut self, now: Instant) -> Option<Instant> {
+        let stalled = !self.buffer.is_empty() && self.waiting.is_none();
+        if !stalled {
+            if self.stall.warned {
+                info!(
+                    "external plugin {} (port {}): its process asks for events again ({} waiting)",
+                    self.info.name,
+                    self.port,
+                    self.buffer.len()
+                );
+            }
+            self.stall.since = None;
+            self.stall.warned = false;
+            return None;
+        }
+        let since = *self.stall.since.get_or_insert(now);
+        let connections = self.counters.connections.load(Ordering::Relaxed);
+        let full = self.buffer.len() >= self.buffer_limit;
+        let patience = if connections == 0 {
+            STALL_WARN_UNCONNECTED
+        } else {
+            STALL_WARN_CONNECTED
+        };
+        let due = self
+            .stall
+            .last_warning
+            .map_or(now, |last| last + WARN_EVERY)
+            .max(since + patience);
+        // A full buffer holds up the bus: say so at once (the first time in this stall).
+        if now >= due || (full && !self.stall.warned) {
+            let who = if connections == 0 {
+                "no process is connected to its port".to_string()
+            } else {
+                format!("{connections} connection(s) open, but no request asks for events")
+            };
+            let bus = if full {
+                format!(
+                    "; its buffer is full (buffer_limit {}): the bus now waits for it, and so \
+                     does every publisher",
+                    self.buffer_limit
+                )
+            } else {
+                String::new()
+            };
+            warn!(
+                "external plugin {} (port {}): {} event(s) wait for it, none asked for in {:.0?}; \
+                 {who}{bus}",
+                self.info.name,
+                self.port,
+                self.buffer.len(),
+                now - since
+            );
+            self.stall.last_warning = Some(now);
+            self.stall.warned = true;
+            return Some(now + WARN_EVERY);
+        }
+        Some(due)
     }
 
     /// Answers the waiting request if events are available.
@@ -424,7 +529,7 @@ impl Server<'_> {
             return Ok(());
         };
         let max = match waiting.kind {
-            Wait::V1 => 1,
+            Wait::V1 => return self.fulfill_v1(),
             Wait::Batch { max } => max,
         };
         while self.window.redeliverable() < max && self.window.room() > 0 {
@@ -442,21 +547,13 @@ impl Server<'_> {
             return Ok(());
         }
         let redelivered = batch.iter().take_while(|o| o.redelivered).count();
-        let sent = match waiting.kind {
-            Wait::V1 => self.send(&waiting.envelope, [batch[0].data])?,
-            Wait::Batch { .. } => {
-                let header = wire::EventsHeader {
-                    seq: batch[0].seq,
-                    count: batch.len() as u32,
-                    redelivered: redelivered as u32,
-                }
-                .to_frame();
-                self.send(
-                    &waiting.envelope,
-                    std::iter::once(header.as_slice()).chain(batch.iter().map(|o| o.data)),
-                )?
-            }
+        let reply = Reply::Events {
+            seq: batch[0].seq,
+            redelivered: redelivered as u32,
+            events: batch.iter().map(|o| o.data).collect(),
         };
+        let sent = self.send_reply(&waiting.envelope, &reply)?;
+        drop(reply);
         let n = batch.len();
         let fresh = batch.iter().filter(|o| !o.redelivered).count() as u64;
         drop(batch);
@@ -474,22 +571,57 @@ impl Server<'_> {
         Ok(())
     }
 
+    /// Answers a waiting v1 `next_msg` with the oldest unacknowledged event, or the next one off
+    /// the bus; once sent it is delivered and acknowledged (0.2's semantics).
+    fn fulfill_v1(&mut self) -> Result<(), EngineError> {
+        if self.window.pending() == 0 {
+            match self.next_from_bus()? {
+                Some(e) => self.window.push(e),
+                None => return Ok(()),
+            }
+        }
+        let Some(waiting) = self.waiting.take() else {
+            return Ok(());
+        };
+        let Some(front) = self.window.front() else {
+            self.waiting = Some(waiting);
+            return Ok(());
+        };
+        let redelivered = front.redelivered;
+        if self.send_reply(&waiting.envelope, &Reply::Event(front.data))? {
+            add(&self.counters.acked, self.window.deliver_front());
+            let counter = if redelivered {
+                &self.counters.redelivered
+            } else {
+                &self.counters.delivered
+            };
+            add(counter, 1);
+        } else {
+            debug!(
+                "external plugin {}: client left before its reply; the event stays",
+                self.info.name
+            );
+        }
+        self.update_gauges();
+        Ok(())
+    }
+
     fn reply_no_events(&mut self) -> Result<(), EngineError> {
         if let Some(w) = self.waiting.take() {
-            let header = wire::EventsHeader {
+            let none = Reply::<&[u8]>::Events {
                 seq: 0,
-                count: 0,
                 redelivered: 0,
-            }
-            .to_frame();
-            self.send(&w.envelope, [header.as_slice()])?;
+                events: Vec::new(),
+            };
+            self.send_reply(&w.envelope, &none)?;
         }
         Ok(())
     }
 
     /// Publishes events onto the bus, in order. While the bus is full, keeps taking this plugin's
     /// own events off the bus (up to `buffer_limit`), so that a plugin which both consumes and
-    /// publishes can never deadlock with the forwarder.
+    /// publishes can never deadlock with the forwarder. Waits for room as long as it takes: the
+    /// client is told only once its events are on the bus (backpressure).
     fn publish(&mut self, events: &[&[u8]]) -> Result<(), EngineError> {
         let id = self.id();
         for event in events {
@@ -499,15 +631,16 @@ impl Server<'_> {
                     Err(zmq::Error::EAGAIN) => {}
                     Err(e) => return Err(EngineError::EngineExtPubSocketSendError(id, e)),
                 }
-                let can_buffer = self.backlog.len() < self.buffer_limit;
-                if !can_buffer && !self.warned_buffer_full {
+                let can_buffer = self.buffer.len() < self.buffer_limit;
+                if !can_buffer && !self.stall.warned {
                     warn!(
-                        "external plugin {}: {} events buffered while waiting to publish; \
-                         publishing now waits for the bus (is a consumer stuck?)",
+                        "external plugin {} (port {}): {} events buffered while waiting to \
+                         publish; publishing now waits for the bus (is a consumer stuck?)",
                         self.info.name,
-                        self.backlog.len()
+                        self.port,
+                        self.buffer.len()
                     );
-                    self.warned_buffer_full = true;
+                    self.stall.warned = true;
                 }
                 let mut items = [
                     self.push.as_poll_item(zmq::POLLOUT),
@@ -520,13 +653,7 @@ impl Server<'_> {
                 zmq::poll(&mut items, -1)
                     .map_err(|e| EngineError::EngineExtPubSocketSendError(id, e))?;
                 if items[1].is_readable() {
-                    while self.backlog.len() < self.buffer_limit {
-                        match self.sub.recv_bytes(zmq::DONTWAIT) {
-                            Ok(e) => self.backlog.push_back(e),
-                            Err(zmq::Error::EAGAIN) => break,
-                            Err(e) => return Err(EngineError::EngineExtSubSocketRcvError(id, e)),
-                        }
-                    }
+                    self.fill_buffer()?;
                 }
             }
         }
@@ -541,7 +668,7 @@ impl Server<'_> {
             .store(self.window.pending() as u64, Ordering::Relaxed);
         self.counters
             .buffered
-            .store(self.backlog.len() as u64, Ordering::Relaxed);
+            .store(self.buffer.len() as u64, Ordering::Relaxed);
     }
 }
 

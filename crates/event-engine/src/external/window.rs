@@ -9,10 +9,14 @@
 //!   for everything after `S` again (go-back-N: a reply that never arrived is resent).
 //! * A consuming request from another session (a restarted process, or a new socket) takes the
 //!   window over: everything unacknowledged is delivered again, first, with its old numbers.
+//! * A v1 `next_msg` is outside that scheme, as in event-engine 0.2: the reply that was sent *is*
+//!   the delivery, acknowledged at once ([`Window::front`], [`Window::deliver_front`]), whichever
+//!   connection asks next. It takes the oldest unacknowledged event (one a v2 session never
+//!   acknowledged) before a new one, and leaves the v2 session's position alone.
 
 use std::collections::VecDeque;
 
-use event_engine_client::wire::{ErrorCode, WireError};
+use event_engine_protocol::{ErrorCode, WireError};
 
 /// A client session: the routing id the ROUTER socket gave its connection.
 pub(crate) type SessionId = Vec<u8>;
@@ -183,6 +187,25 @@ impl Window {
             })
     }
 
+    /// The oldest event in the window, for a v1 `next_msg` (whatever the current session was
+    /// given); see [`Window::deliver_front`].
+    pub(crate) fn front(&self) -> Option<Out<'_>> {
+        self.entries.front().map(|e| Out {
+            seq: self.first_seq,
+            data: &e.data,
+            redelivered: e.deliveries > 0,
+        })
+    }
+
+    /// The oldest event was sent in reply to a v1 `next_msg`: it is delivered and acknowledged
+    /// at once (0.2's semantics). Returns how many events were acknowledged (0 or 1).
+    pub(crate) fn deliver_front(&mut self) -> u64 {
+        if self.entries.is_empty() {
+            return 0;
+        }
+        self.ack_through(self.first_seq)
+    }
+
     /// Marks the next `n` events as delivered to the current session.
     pub(crate) fn commit(&mut self, n: usize) {
         let end = (self.cursor + n).min(self.entries.len());
@@ -293,6 +316,36 @@ mod tests {
         take(&mut w, 2);
         w.begin_consume(b"a", None).unwrap();
         assert_eq!(w.room(), 2);
+    }
+
+    #[test]
+    fn v1_takes_the_oldest_event_and_acknowledges_it_at_once() {
+        let mut w = Window::new(10);
+        fill(&mut w, &[b"e1", b"e2"]);
+        let f = w.front().unwrap();
+        assert_eq!((f.seq, f.data, f.redelivered), (1, b"e1".as_slice(), false));
+        assert_eq!(w.deliver_front(), 1);
+        assert_eq!((w.pending(), w.next_seq()), (1, 3));
+        assert_eq!(w.front().unwrap().seq, 2);
+        assert_eq!(w.deliver_front(), 1);
+        assert!(w.front().is_none());
+        assert_eq!(w.deliver_front(), 0);
+    }
+
+    #[test]
+    fn v1_gets_what_a_v2_session_left_unacknowledged_first() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"e1", b"e2", b"e3"]);
+        assert_eq!(take(&mut w, 2).len(), 2);
+        // A v1 request (any connection) gets e1 again, marked as delivered before.
+        let f = w.front().unwrap();
+        assert_eq!((f.seq, f.redelivered), (1, true));
+        w.deliver_front();
+        // The v2 session keeps its place: its next request acknowledges e2 and gets e3.
+        let c = w.begin_consume(b"a", None).unwrap();
+        assert_eq!((c.acked, c.new_session), (1, false));
+        assert_eq!(take(&mut w, 5), vec![(3, b"e3".to_vec(), false)]);
     }
 
     #[test]

@@ -1,140 +1,10 @@
-//! The wire format of the external-plugin protocol, shared by the engine (server) and the client.
-//!
-//! `docs/protocol.md` is the specification; this module is its one implementation. A request is
-//! the list of frames a REQ socket sends (the REQ envelope already removed); a reply is the list of
-//! frames the engine sends back.
-//!
-//! ```
-//! use event_engine_client::wire::{parse_request, Request};
-//!
-//! let frames: [&[u8]; 1] = [b"plugin_command: recv max=10 timeout_ms=100"];
-//! match parse_request(&frames).unwrap() {
-//!     Request::Recv { max, timeout_ms, ack } => {
-//!         assert_eq!((max, timeout_ms, ack), (10, Some(100), None));
-//!     }
-//!     other => panic!("unexpected {other:?}"),
-//! }
-//! ```
+//! Requests: what a plugin process sends, parsed by the engine ([`parse_request`]) and built by
+//! clients ([`Request::to_frames`]).
 
-use std::fmt;
+use std::borrow::Cow;
 
-/// Every command starts with these bytes; events must not (in protocol v1).
-pub const COMMAND_PREFIX: &[u8] = b"plugin_command:";
-/// Every status reply starts with these bytes.
-pub const REPLY_PREFIX: &[u8] = b"event-engine: ";
-/// v1: ask for the next event (blocks until there is one).
-pub const NEXT_MSG: &[u8] = b"plugin_command: next_msg";
-/// v1: the plugin is done.
-pub const QUIT: &[u8] = b"plugin_command: quit";
-/// v1: the reply to a published event.
-pub const MSG_PUBLISHED: &[u8] = b"event-engine: msg published";
-/// The reply to `quit`.
-pub const QUIT_ACK: &[u8] = b"event-engine: bye";
-/// The protocol version this crate speaks.
-pub const PROTOCOL_VERSION: u32 = 2;
-/// Largest `max` accepted by `recv`.
-pub const MAX_BATCH: u32 = 65_536;
-/// Largest `timeout_ms` accepted by `recv` (one hour).
-pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
-
-/// Machine-readable error codes carried by `event-engine: error <code>: <message>` replies.
-///
-/// The numeric values are stable and shared by every SDK.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u32)]
-pub enum ErrorCode {
-    /// The request had no bytes.
-    EmptyMessage = 1,
-    /// A multi-part request that is not a multi-part command.
-    MultipartMessage = 2,
-    /// The bytes after `plugin_command:` are not UTF-8.
-    NotUtf8 = 3,
-    /// A command that does not follow `plugin_command: <verb>[ <key>=<value>]*`.
-    BadCommand = 4,
-    /// A well-formed command whose verb is unknown.
-    UnknownCommand = 5,
-    /// An unknown, repeated, missing or out-of-range argument, or a frame count that does not fit.
-    BadArgument = 6,
-    /// An `ack` for a sequence number that was never delivered.
-    BadSequence = 7,
-    /// The plugin holds the maximum number of unacknowledged events.
-    PendingFull = 8,
-    /// The request had no empty delimiter frame (a DEALER client without the REQ envelope).
-    MissingDelimiter = 9,
-}
-
-impl ErrorCode {
-    /// All codes, in numeric order.
-    pub const ALL: [ErrorCode; 9] = [
-        ErrorCode::EmptyMessage,
-        ErrorCode::MultipartMessage,
-        ErrorCode::NotUtf8,
-        ErrorCode::BadCommand,
-        ErrorCode::UnknownCommand,
-        ErrorCode::BadArgument,
-        ErrorCode::BadSequence,
-        ErrorCode::PendingFull,
-        ErrorCode::MissingDelimiter,
-    ];
-
-    /// The code as it appears on the wire, e.g. `unknown_command`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::EmptyMessage => "empty_message",
-            ErrorCode::MultipartMessage => "multipart_message",
-            ErrorCode::NotUtf8 => "not_utf8",
-            ErrorCode::BadCommand => "bad_command",
-            ErrorCode::UnknownCommand => "unknown_command",
-            ErrorCode::BadArgument => "bad_argument",
-            ErrorCode::BadSequence => "bad_sequence",
-            ErrorCode::PendingFull => "pending_full",
-            ErrorCode::MissingDelimiter => "missing_delimiter",
-        }
-    }
-
-    /// Parses the wire name of a code.
-    pub fn from_wire(name: &str) -> Option<ErrorCode> {
-        ErrorCode::ALL.into_iter().find(|c| c.as_str() == name)
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A request the engine could not accept: the code and a message for humans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireError {
-    /// What kind of error.
-    pub code: ErrorCode,
-    /// What was wrong, for humans.
-    pub message: String,
-}
-
-impl WireError {
-    /// Builds an error.
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        WireError {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The reply frame: `event-engine: error <code>: <message>`.
-    pub fn to_frame(&self) -> Vec<u8> {
-        format!("event-engine: error {}: {}", self.code, self.message).into_bytes()
-    }
-}
-
-impl fmt::Display for WireError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl std::error::Error for WireError {}
+use crate::error::{ErrorCode, WireError};
+use crate::{COMMAND_PREFIX, MAX_BATCH, MAX_TIMEOUT_MS, NEXT_MSG, QUIT};
 
 /// A parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +35,39 @@ pub enum Request<'a> {
     },
     /// v2 `plugin_command: stats`.
     Stats,
+}
+
+impl<'a> Request<'a> {
+    /// The frames of this request as a client sends them: the inverse of [`parse_request`].
+    /// Events are borrowed, not copied.
+    ///
+    /// ```
+    /// use event_engine_protocol::{parse_request, Request};
+    ///
+    /// let publish = Request::PublishBatch(vec![b"TypeAone", b"TypeAtwo"]);
+    /// let frames = publish.to_frames();
+    /// let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+    /// assert_eq!(frames[0], b"plugin_command: publish");
+    /// assert_eq!(parse_request(&frames), Ok(publish));
+    /// ```
+    pub fn to_frames(&self) -> Vec<Cow<'a, [u8]>> {
+        match self {
+            Request::NextMsg => vec![Cow::Borrowed(NEXT_MSG)],
+            Request::Quit => vec![Cow::Borrowed(QUIT)],
+            Request::Publish(event) => vec![Cow::Borrowed(*event)],
+            Request::Hello => vec![Cow::Borrowed(HELLO_COMMAND)],
+            Request::Stats => vec![Cow::Borrowed(STATS_COMMAND)],
+            Request::Recv {
+                max,
+                timeout_ms,
+                ack,
+            } => vec![Cow::Owned(recv_command(*max, *timeout_ms, *ack))],
+            Request::Ack { seq } => vec![Cow::Owned(ack_command(*seq))],
+            Request::PublishBatch(events) => std::iter::once(Cow::Borrowed(PUBLISH_COMMAND))
+                .chain(events.iter().map(|e| Cow::Borrowed(*e)))
+                .collect(),
+        }
+    }
 }
 
 fn err(code: ErrorCode, message: impl Into<String>) -> WireError {
@@ -412,175 +315,6 @@ pub const HELLO_COMMAND: &[u8] = b"plugin_command: hello";
 /// The command frame of `stats`.
 pub const STATS_COMMAND: &[u8] = b"plugin_command: stats";
 
-/// The header frame of a `recv` reply: `event-engine: events seq=S count=N redelivered=R`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EventsHeader {
-    /// Sequence number of the first event (0 when `count` is 0).
-    pub seq: u64,
-    /// Number of event frames that follow.
-    pub count: u32,
-    /// How many of the first events were delivered before (to this or an earlier client).
-    pub redelivered: u32,
-}
-
-impl EventsHeader {
-    /// The header frame.
-    pub fn to_frame(&self) -> Vec<u8> {
-        format!(
-            "event-engine: events seq={} count={} redelivered={}",
-            self.seq, self.count, self.redelivered
-        )
-        .into_bytes()
-    }
-}
-
-/// A status reply (`event-engine: <kind>[ key=value]*`), parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
-    /// `event-engine: error <code>: <message>`.
-    Error(WireError),
-    /// An error reply with a code this version does not know.
-    UnknownError {
-        /// The code as sent.
-        code: String,
-        /// The message.
-        message: String,
-    },
-    /// Any other status: its kind word and arguments.
-    Ok {
-        /// e.g. `events`, `published`, `hello`, `stats`, `acked`, `bye`, `msg`.
-        kind: String,
-        /// `key=value` arguments after the kind, in order.
-        args: Vec<(String, String)>,
-    },
-}
-
-impl Status {
-    /// The value of argument `key`, parsed as a number.
-    pub fn arg_u64(&self, key: &str) -> Option<u64> {
-        match self {
-            Status::Ok { args, .. } => args
-                .iter()
-                .find(|(k, _)| k == key)
-                .and_then(|(_, v)| v.parse().ok()),
-            _ => None,
-        }
-    }
-}
-
-/// Parses a status frame; `None` when the frame does not start with `event-engine: `.
-pub fn parse_status(frame: &[u8]) -> Option<Status> {
-    let rest = frame.strip_prefix(REPLY_PREFIX)?;
-    let text = String::from_utf8_lossy(rest);
-    if let Some(e) = text.strip_prefix("error ") {
-        let (code, message) = e.split_once(": ").unwrap_or((e, ""));
-        return Some(match ErrorCode::from_wire(code) {
-            Some(code) => Status::Error(WireError::new(code, message)),
-            None => Status::UnknownError {
-                code: code.to_string(),
-                message: message.to_string(),
-            },
-        });
-    }
-    let mut words = text.split(' ');
-    let kind = words.next().unwrap_or_default().to_string();
-    let args = words
-        .filter_map(|w| w.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Some(Status::Ok { kind, args })
-}
-
-/// The JSON document in the second frame of a `hello` reply.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Hello {
-    /// Highest protocol version the engine speaks.
-    pub protocol: u32,
-    /// All versions the engine speaks.
-    pub versions: Vec<u32>,
-    /// Engine name and version, e.g. `event-engine 0.3.0`.
-    pub engine: String,
-    /// The plugin's registered name.
-    pub name: String,
-    /// The plugin's registered id (a UUID).
-    pub id: String,
-    /// The plugin's subscription filters.
-    pub subscriptions: Vec<Filter>,
-    /// Largest `max` that `recv` accepts.
-    pub max_batch: u32,
-    /// Most events that may be delivered and not yet acknowledged.
-    pub max_pending: u64,
-}
-
-/// A subscription filter as it appears in `hello`: its bytes in hex, and as text when they are
-/// printable UTF-8.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Filter {
-    /// The filter bytes, lower-case hex.
-    pub hex: String,
-    /// The filter as text, when it is printable UTF-8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-}
-
-impl Filter {
-    /// Describes `bytes`.
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        let text = std::str::from_utf8(bytes)
-            .ok()
-            .filter(|s| !s.chars().any(char::is_control))
-            .map(str::to_string);
-        Filter {
-            hex: to_hex(bytes),
-            text,
-        }
-    }
-
-    /// The filter bytes (decoded from `hex`); `None` if `hex` is not valid hex.
-    pub fn bytes(&self) -> Option<Vec<u8>> {
-        from_hex(&self.hex)
-    }
-}
-
-/// The JSON document in the second frame of a `stats` reply: one plugin's counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Stats {
-    /// The plugin's name.
-    pub name: String,
-    /// Events handed to clients for the first time.
-    pub delivered: u64,
-    /// Events handed to a client again (after a reconnect or a lost reply).
-    pub redelivered: u64,
-    /// Events acknowledged by clients.
-    pub acked: u64,
-    /// Events delivered and not yet acknowledged (held for redelivery).
-    pub pending: u64,
-    /// Events taken off the bus and not yet delivered (held while the plugin publishes).
-    pub buffered: u64,
-    /// Events published by the plugin.
-    pub published: u64,
-    /// Requests answered with an error.
-    pub errors: u64,
-    /// Client connections that took over the plugin's queue.
-    pub sessions: u64,
-}
-
-/// Lower-case hex of `bytes`.
-pub fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Decodes hex (either case); `None` if it is not an even number of hex digits.
-pub fn from_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,6 +443,34 @@ mod tests {
     }
 
     #[test]
+    fn every_request_survives_a_round_trip() {
+        let requests = [
+            Request::NextMsg,
+            Request::Quit,
+            Request::Publish(b"TypeAx"),
+            Request::Hello,
+            Request::Stats,
+            Request::Recv {
+                max: 7,
+                timeout_ms: None,
+                ack: Some(3),
+            },
+            Request::Recv {
+                max: MAX_BATCH,
+                timeout_ms: Some(0),
+                ack: None,
+            },
+            Request::Ack { seq: 12 },
+            Request::PublishBatch(vec![b"a", b"bb"]),
+        ];
+        for r in requests {
+            let frames = r.to_frames();
+            let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
+            assert_eq!(parse_request(&frames), Ok(r));
+        }
+    }
+
+    #[test]
     fn ack_needs_seq() {
         assert_eq!(parse(&[&ack_command(9)]).unwrap(), Request::Ack { seq: 9 });
         assert_eq!(code(&[b"plugin_command: ack"]), ErrorCode::BadArgument);
@@ -716,47 +478,5 @@ mod tests {
             code(&[b"plugin_command: ack seq=x"]),
             ErrorCode::BadArgument
         );
-    }
-
-    #[test]
-    fn status_round_trip() {
-        let h = EventsHeader {
-            seq: 4,
-            count: 2,
-            redelivered: 1,
-        };
-        let s = parse_status(&h.to_frame()).unwrap();
-        assert_eq!(s.arg_u64("seq"), Some(4));
-        assert_eq!(s.arg_u64("count"), Some(2));
-        assert_eq!(s.arg_u64("redelivered"), Some(1));
-        let e = WireError::new(ErrorCode::BadSequence, "ack=9 but only 3 delivered");
-        assert_eq!(parse_status(&e.to_frame()), Some(Status::Error(e)));
-        assert_eq!(parse_status(b"TypeA"), None);
-        assert!(matches!(
-            parse_status(b"event-engine: error teapot: short"),
-            Some(Status::UnknownError { .. })
-        ));
-    }
-
-    #[test]
-    fn hex_and_filters() {
-        assert_eq!(to_hex(b"\x01\x00A"), "010041");
-        assert_eq!(from_hex("010041").unwrap(), b"\x01\x00A");
-        assert_eq!(from_hex("0g"), None);
-        assert_eq!(from_hex("abc"), None);
-        assert_eq!(Filter::from_bytes(b"TypeA").text.as_deref(), Some("TypeA"));
-        assert_eq!(Filter::from_bytes(b"\x01\x00").text, None);
-        assert_eq!(
-            Filter::from_bytes(b"\x01\x00").bytes().unwrap(),
-            b"\x01\x00"
-        );
-    }
-
-    #[test]
-    fn error_codes_are_stable() {
-        for (i, c) in ErrorCode::ALL.iter().enumerate() {
-            assert_eq!(*c as u32, i as u32 + 1);
-            assert_eq!(ErrorCode::from_wire(c.as_str()), Some(*c));
-        }
     }
 }

@@ -1,0 +1,118 @@
+//! The port monitor: one thread that watches the TCP connections to every external plugin's
+//! port (libzmq socket monitors), so that the engine can say whether a process is connected
+//! (`connections` in the plugin's stats and in its warnings) and `wait_for_external_plugins` can
+//! wait for the first connection to each port.
+//!
+//! Each external plugin's ROUTER socket reports `ZMQ_EVENT_ACCEPTED` and `ZMQ_EVENT_DISCONNECTED`
+//! to an inproc PAIR socket; the thread keeps `accepted - disconnected` per port. It ends when the
+//! application's context shuts down (every call then returns `ETERM`).
+
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+
+use log::{debug, warn};
+
+use crate::external::Counters;
+use crate::zmqx::EngineContext;
+
+/// One watched port.
+pub(crate) struct Watched {
+    /// The PAIR socket the ROUTER's monitor writes to.
+    pub socket: zmq::Socket,
+    pub counters: Arc<Counters>,
+    pub name: String,
+}
+
+/// Starts monitoring `router` (call before it binds, so that no connection is missed); returns
+/// the socket to read its events from.
+pub(crate) fn monitor(
+    ctx: &EngineContext,
+    router: &zmq::Socket,
+    index: usize,
+) -> Result<zmq::Socket, zmq::Error> {
+    let address = format!("inproc://ee-monitor-{index}");
+    let events = zmq::SocketEvent::ACCEPTED as i32 | zmq::SocketEvent::DISCONNECTED as i32;
+    router.monitor(&address, events)?;
+    let socket = ctx.socket(zmq::PAIR)?;
+    socket.set_linger(0)?;
+    socket.connect(&address)?;
+    Ok(socket)
+}
+
+/// Spawns the monitor thread. `accepted` receives the index (in `ports`) of a port each time a
+/// connection to it is accepted.
+pub(crate) fn spawn(
+    ports: Vec<Watched>,
+    accepted: mpsc::Sender<usize>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ee-ports".into())
+        .spawn(move || run(ports, accepted))
+}
+
+fn run(ports: Vec<Watched>, accepted: mpsc::Sender<usize>) {
+    if ports.is_empty() {
+        return;
+    }
+    loop {
+        let mut items: Vec<_> = ports
+            .iter()
+            .map(|p| p.socket.as_poll_item(zmq::POLLIN))
+            .collect();
+        match zmq::poll(&mut items, -1) {
+            Ok(_) => {}
+            Err(zmq::Error::EINTR) => continue,
+            Err(zmq::Error::ETERM) => return,
+            Err(e) => {
+                warn!("the port monitor stopped: {e}");
+                return;
+            }
+        }
+        let ready: Vec<usize> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.is_readable())
+            .map(|(i, _)| i)
+            .collect();
+        drop(items);
+        for i in ready {
+            loop {
+                let frames = match ports[i].socket.recv_multipart(zmq::DONTWAIT) {
+                    Ok(f) => f,
+                    Err(zmq::Error::EAGAIN) => break,
+                    Err(zmq::Error::ETERM) => return,
+                    Err(e) => {
+                        warn!("the port monitor stopped: {e}");
+                        return;
+                    }
+                };
+                note(&ports[i], &frames, || {
+                    let _ = accepted.send(i);
+                });
+            }
+        }
+    }
+}
+
+/// Applies one monitor event (frame 1: a 16-bit event number and a 32-bit value).
+fn note(port: &Watched, frames: &[Vec<u8>], on_accept: impl FnOnce()) {
+    let Some(event) = frames
+        .first()
+        .and_then(|f| f.get(..2))
+        .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+    else {
+        return;
+    };
+    let connections = &port.counters.connections;
+    if event == zmq::SocketEvent::ACCEPTED as u16 {
+        connections.fetch_add(1, Ordering::Relaxed);
+        debug!("external plugin {}: a process connected", port.name);
+        on_accept();
+    } else if event == zmq::SocketEvent::DISCONNECTED as u16 {
+        // Never below zero, whatever order the events come in.
+        let _ = connections.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            Some(n.saturating_sub(1))
+        });
+        debug!("external plugin {}: a connection closed", port.name);
+    }
+}
