@@ -53,8 +53,10 @@ pub(crate) fn run(
     done: oneshot::Sender<()>,
 ) -> Result<(), zmq::Error> {
     let _done = done;
+    // Timers only (JetStream's heartbeats, back-off): the sockets are the NATS thread's. Without
+    // an I/O driver the thread parks on a futex, which another thread wakes cheaply.
     let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
+        .enable_time()
         .build()
         .map_err(|e| {
             shared.counters.set_error(format!(

@@ -21,8 +21,11 @@
 //!   [`WhenFull::DropAndCount`], drops and counts. It reconnects by itself; its state, backlog
 //!   and counters are in [`BridgeHandle::stats`] and the engine's `RunningApp::plugin_stats`.
 //!
-//! The NATS client (`async-nats`) and its tokio runtime run on the bridge's own thread; nothing
-//! of them reaches the rest of the engine.
+//! The NATS client (`async-nats`) and its tokio runtimes run on the bridge's own threads: the
+//! bus thread (the plugin's, which reads the events to export), the NATS thread (the
+//! connection and the exports, on a current-thread runtime) and the importer thread (the
+//! imports, on a runtime of its own, publishing onto the bus). They hand events to each other
+//! in batches. Nothing of them reaches the rest of the engine.
 //!
 //! ```no_run
 //! use event_engine::App;
