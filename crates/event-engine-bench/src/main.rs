@@ -4,6 +4,7 @@
 //! cargo run --release -p event-engine-bench            # full run (a few minutes)
 //! cargo run --release -p event-engine-bench -- --smoke # tiny sizes, for CI
 //! cargo run --release -p event-engine-bench -- --only nats  # the NATS bridge (needs nats-server)
+//! cargo run --release -p event-engine-bench -- --only nats --case export --size 100  # one line
 //! ```
 //!
 //! Prints Markdown tables: events/s, the ratio to the raw ZeroMQ figure of the same run, and the
@@ -159,7 +160,7 @@ fn main() {
         println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
     }
     if run("nats") {
-        nats_tables(reps.min(3), smoke);
+        nats_tables(&args, reps, smoke);
     }
     if run("in") {
         let (v1, v2) = paired(
@@ -234,7 +235,11 @@ fn print_startup(what: &str, times: Vec<Result<Duration, String>>) {
 }
 
 /// The NATS bridge beside a raw async-nats client, against one nats-server of this run.
-fn nats_tables(reps: usize, smoke: bool) {
+///
+/// `--case raw|raw-headers|export|import|import-headers` and `--size 100|65536` run one line
+/// (for profiling); `--reps N` sets how many runs each median takes (default 5).
+fn nats_tables(args: &[String], reps: usize, smoke: bool) {
+    use nats::Case;
     if std::process::Command::new(event_engine_testkit::nats::program())
         .arg("--version")
         .output()
@@ -243,31 +248,80 @@ fn nats_tables(reps: usize, smoke: bool) {
         println!("\n(NATS bridge: skipped, nats-server is not installed)");
         return;
     }
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1).cloned())
+    };
+    let cases: Vec<Case> = match arg("--case") {
+        Some(c) => match Case::parse(&c) {
+            Some(c) => vec![c],
+            None => {
+                eprintln!("unknown --case {c}");
+                std::process::exit(2);
+            }
+        },
+        None => Case::ALL.to_vec(),
+    };
+    let reps = arg("--reps").and_then(|r| r.parse().ok()).unwrap_or(reps);
+    let sizes: Vec<(usize, u64)> = match arg("--size").and_then(|s| s.parse::<usize>().ok()) {
+        Some(s) => vec![(s, if s < 4096 { 200_000 } else { 5_000 })],
+        None => vec![(100, 200_000), (65_536, 5_000)],
+    };
     let b = nats::bench();
-    for (size, n) in [(100usize, 200_000u64), (65_536, 5_000)] {
+    for (size, n) in sizes {
         let n = if smoke { n / 100 } else { n };
-        let (raw, export) = paired(reps, || b.raw(n, size), || b.export(n, size));
-        let (raw2, import) = paired(reps, || b.raw(n, size), || b.import(n, size));
-        let raw = row("raw async-nats: publish -> subscriber", n, raw, None);
-        let base = raw.rate();
-        let export = row(
-            "bridge export: bus -> bridge -> subscriber",
-            n,
-            export,
-            Some(base),
+        // Every case once per round, so that all of them see the same machine.
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); cases.len()];
+        let mut cpus: Vec<Vec<u64>> = vec![Vec::new(); cases.len()];
+        for _ in 0..reps {
+            for (i, c) in cases.iter().enumerate() {
+                let (run, cpu) = b.run(*c, n, size);
+                runs[i].push(run);
+                cpus[i].push(cpu);
+            }
+        }
+        let rows: Vec<(Case, Row, f64)> = cases
+            .iter()
+            .zip(runs)
+            .zip(cpus)
+            .map(|((c, r), mut cpu)| {
+                cpu.sort_unstable();
+                let cpu_us = cpu[cpu.len() / 2] as f64 / 1e3 / n as f64;
+                (*c, row(nats_label(*c), n, median(r), None), cpu_us)
+            })
+            .collect();
+        let rate = |case: Case| {
+            rows.iter()
+                .find(|(c, _, _)| *c == case)
+                .map(|(_, r, _)| r.rate())
+        };
+        let (plain, headed) = (rate(Case::Raw), rate(Case::RawHeaders));
+        println!("\n### NATS bridge, core NATS on loopback, {n} events of {size} B\n");
+        println!(
+            "| measurement | events/s | × raw, same bytes on the wire | × raw, payload only | CPU µs/event | lost |"
         );
-        let raw2 = row("raw async-nats again (the import's pair)", n, raw2, None);
-        let base2 = raw2.rate();
-        let import = row(
-            "bridge import: publisher -> bridge -> bus",
-            n,
-            import,
-            Some(base2),
-        );
-        table::print(
-            &format!("NATS bridge, core NATS on loopback, events of {size} B"),
-            &[raw, export, raw2, import],
-        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        for (c, r, cpu) in &rows {
+            let ratio =
+                |base: Option<f64>| base.map_or(String::new(), |b| format!("{:.2}×", r.rate() / b));
+            let same = match c {
+                Case::Raw | Case::RawHeaders => None,
+                Case::Import => plain,
+                Case::Export | Case::ImportHeaders => headed,
+            };
+            println!(
+                "| {} | {} | {} | {} | {cpu:.2} | {} |",
+                r.what,
+                table::thousands(r.rate()),
+                ratio(same),
+                ratio(plain),
+                r.lost
+            );
+        }
+    }
+    if arg("--case").is_some() {
+        return;
     }
     let k = if smoke { 50 } else { 2000 };
     let (raw, out, inn) = b.latency(k);
@@ -283,4 +337,17 @@ fn nats_tables(reps: usize, smoke: bool) {
         "| NATS publisher -> bridge -> bus | {inn:.0} µs | {:.0} µs |",
         inn - raw
     );
+}
+
+fn nats_label(case: nats::Case) -> &'static str {
+    use nats::Case;
+    match case {
+        Case::Raw => "raw async-nats: publish -> subscriber, payload only",
+        Case::RawHeaders => "raw async-nats: publish -> subscriber, the bridge's header",
+        Case::Export => "bridge export: bus -> bridge -> subscriber",
+        Case::Import => "bridge import: publisher (payload only) -> bridge -> bus",
+        Case::ImportHeaders => {
+            "bridge import: publisher (another bridge's header) -> bridge -> bus"
+        }
+    }
 }

@@ -1,7 +1,15 @@
 //! The NATS bridge against a raw `async-nats` client, on one nats-server started for the run:
 //! export (bus -> NATS subscriber) and import (NATS publisher -> bus) throughput, and the latency
 //! the bridge adds, all over core NATS on loopback.
+//!
+//! Every message the bridge exports carries a header (`Ee-Id: <origin> <run> <seq>`: what keeps
+//! engines from echoing each other and lets importers count losses), so the raw client is
+//! measured twice: publishing the payload alone, and publishing it with the same header built
+//! per message, as a hand-written forwarder with the same guarantees would. The second is the
+//! like-for-like baseline of the bridge (the same bytes on the wire, the same work for the
+//! server and the subscriber); the first shows what the header itself costs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,7 +18,7 @@ use bytes::Bytes;
 use event_engine::events::Filter;
 use event_engine::plugins::FnPlugin;
 use event_engine::{App, RunningApp};
-use event_engine_nats::{BridgeHandle, NatsBridge};
+use event_engine_nats::{headers, BridgeHandle, NatsBridge};
 use event_engine_testkit::nats::NatsServer;
 use futures_util::StreamExt;
 
@@ -18,10 +26,68 @@ use crate::Run;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// One measurement of the NATS table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    /// Raw publisher -> raw subscriber, payload only.
+    Raw,
+    /// Raw publisher -> raw subscriber, with the bridge's header on every message.
+    RawHeaders,
+    /// Bus producer -> bridge -> raw subscriber.
+    Export,
+    /// Raw publisher (payload only) -> bridge -> bus consumer.
+    Import,
+    /// Raw publisher with the headers another engine's bridge puts on (origin, run, sequence
+    /// numbers) -> bridge -> bus consumer: what engines exchanging events import.
+    ImportHeaders,
+}
+
+impl Case {
+    pub const ALL: [Case; 5] = [
+        Case::Raw,
+        Case::RawHeaders,
+        Case::Export,
+        Case::Import,
+        Case::ImportHeaders,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Case::Raw => "raw",
+            Case::RawHeaders => "raw-headers",
+            Case::Export => "export",
+            Case::Import => "import",
+            Case::ImportHeaders => "import-headers",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Case> {
+        Case::ALL.into_iter().find(|c| c.name() == s)
+    }
+}
+
 pub struct Bench {
     pub server: NatsServer,
     rt: tokio::runtime::Runtime,
 }
+
+/// CPU time so far (ns) of every thread of this process and of the nats-server: what one
+/// measurement costs the machine, whatever else runs on it.
+fn cpu_ns(server: Option<u32>) -> u64 {
+    let tasks = |pid: &str| -> u64 {
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            return 0;
+        };
+        dir.flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+            .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+            .sum()
+    };
+    tasks("self") + server.map_or(0, |p| tasks(&p.to_string()))
+}
+
+/// One measurement: its time and losses, and the CPU it took (ns).
+pub type Measured = (Run, u64);
 
 fn event(size: usize, i: u64) -> Vec<u8> {
     let mut e = b"B".to_vec();
@@ -30,18 +96,38 @@ fn event(size: usize, i: u64) -> Vec<u8> {
     e
 }
 
-/// An engine with a bridge, a producer (publishes what it is sent) and a consumer (reports
-/// every event it receives).
+/// The header a bridge puts on message `seq` (`Ee-Id: <origin> <run> <seq>`), built as
+/// cheaply as the bridge builds it.
+fn id_header(seq: u64) -> async_nats::HeaderMap {
+    use std::fmt::Write;
+    // As long as a bridge's: a 12-character origin and an 8-character run.
+    let mut value = String::with_capacity(40);
+    let _ = write!(value, "rawclient123 0a1b2c3d {seq}");
+    let mut h = async_nats::HeaderMap::new();
+    h.insert(
+        async_nats::HeaderName::from_static(headers::ID),
+        async_nats::HeaderValue::from(value),
+    );
+    h
+}
+
+/// An engine with a bridge, a producer (publishes what it is sent) and, for imports, a
+/// consumer that counts what it receives.
 struct Engine {
     app: Option<RunningApp>,
     bridge: BridgeHandle,
     feed: Option<mpsc::Sender<Vec<u8>>>,
-    got: mpsc::Receiver<(Instant, Vec<u8>)>,
+    /// The consumer reports the time every `report_every` events (shared with it).
+    report_every: Arc<AtomicU64>,
+    got: mpsc::Receiver<Instant>,
+    imports: u64,
 }
 
 impl Engine {
-    fn start(bridge: NatsBridge) -> Engine {
+    /// `consumer`: whether a plugin subscribes to the bridged events (imports, latency).
+    fn start(bridge: NatsBridge, consumer: bool) -> Engine {
         let handle = bridge.handle();
+        let imports = bridge.config().imports.len() as u64;
         let (feed, rx) = mpsc::channel::<Vec<u8>>();
         let rx = Mutex::new(rx);
         let producer = FnPlugin::new("producer", move |p, _| {
@@ -52,39 +138,45 @@ impl Engine {
             Ok(())
         });
         let (tx, got) = mpsc::channel();
-        let consumer = FnPlugin::new("consumer", move |_, s| loop {
-            let e = s.recv_bytes(0)?;
-            if tx.send((Instant::now(), e)).is_err() {
-                return Ok(());
-            }
-        })
-        .subscribe(Filter::new("B"));
-        let app = App::new(0, 0)
-            .with_plugin(bridge)
-            .with_plugin(producer)
-            .with_plugin(consumer)
-            .start()
-            .expect("engine");
+        let report_every = Arc::new(AtomicU64::new(1));
+        let every = Arc::clone(&report_every);
+        let mut app = App::new(0, 0).with_plugin(bridge).with_plugin(producer);
+        if consumer {
+            // As cheap per event as the raw subscriber: count, report the time when asked.
+            let consumer = FnPlugin::new("consumer", move |_, s| {
+                let mut msg = event_engine::zmq::Message::new();
+                let mut seen = 0u64;
+                loop {
+                    s.recv(&mut msg, 0)?;
+                    seen += 1;
+                    if seen.is_multiple_of(every.load(Ordering::Relaxed).max(1))
+                        && tx.send(Instant::now()).is_err()
+                    {
+                        return Ok(());
+                    }
+                }
+            })
+            .subscribe(Filter::new("B"));
+            app = app.with_plugin(consumer);
+        }
+        let app = app.start().expect("engine");
         let e = Engine {
             app: Some(app),
             bridge: handle,
             feed: Some(feed),
+            report_every,
             got,
+            imports,
         };
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             let s = e.bridge.stats();
-            if s.state == "connected" && s.imports_ready as usize == e.imports() {
+            if s.state == "connected" && s.imports_ready == e.imports {
                 break;
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         e
-    }
-
-    fn imports(&self) -> usize {
-        // Known from the bench's own set-up: import benches have one.
-        usize::from(self.bridge.stats().imports_ready > 0)
     }
 }
 
@@ -130,49 +222,81 @@ impl Bench {
             let mut sub = c.subscribe(subject).await.expect("subscribe");
             c.flush().await.expect("flush");
             let _ = ready_tx.send(());
+            // One time-out for the whole run, not a timer per message: the subscriber does no
+            // more per message than count it.
             let mut got = 0;
-            let deadline = tokio::time::Instant::now() + WAIT;
-            while got < n {
-                match tokio::time::timeout_at(deadline, sub.next()).await {
-                    Ok(Some(_)) => got += 1,
-                    _ => break,
+            let _ = tokio::time::timeout(WAIT, async {
+                while got < n && sub.next().await.is_some() {
+                    got += 1;
                 }
-            }
+            })
+            .await;
             (Instant::now(), got)
         });
         let _ = ready_rx.recv_timeout(WAIT);
         h
     }
 
-    /// raw client -> raw subscriber.
-    pub fn raw(&self, n: u64, size: usize) -> Run {
-        let sub = self.subscriber("bench.raw", n);
-        let c = self.client();
+    /// A raw client publishing `n` messages of `size` bytes on `subject` (with the bridge's
+    /// headers when `with_headers`), then flushing.
+    fn publish(
+        &self,
+        c: &async_nats::Client,
+        subject: &'static str,
+        n: u64,
+        size: usize,
+        with_headers: bool,
+    ) {
         let payload = Bytes::from(event(size, 0));
-        let start = Instant::now();
         self.rt.block_on(async {
-            for _ in 0..n {
-                c.publish("bench.raw", payload.clone())
-                    .await
-                    .expect("publish");
+            for seq in 1..=n {
+                if with_headers {
+                    c.publish_with_headers(subject, id_header(seq), payload.clone())
+                        .await
+                        .expect("publish");
+                } else {
+                    c.publish(subject, payload.clone()).await.expect("publish");
+                }
             }
             c.flush().await.expect("flush");
         });
+    }
+
+    /// One measurement.
+    pub fn run(&self, case: Case, n: u64, size: usize) -> Measured {
+        match case {
+            Case::Raw => self.raw(n, size, false),
+            Case::RawHeaders => self.raw(n, size, true),
+            Case::Export => self.export(n, size),
+            Case::Import => self.import(n, size, false),
+            Case::ImportHeaders => self.import(n, size, true),
+        }
+    }
+
+    /// raw client -> raw subscriber.
+    fn raw(&self, n: u64, size: usize, with_headers: bool) -> Measured {
+        let sub = self.subscriber("bench.raw", n);
+        let c = self.client();
+        let cpu = cpu_ns(self.server.pid());
+        let start = Instant::now();
+        self.publish(&c, "bench.raw", n, size, with_headers);
         let (end, got) = self.rt.block_on(sub).expect("subscriber");
-        (end - start, n - got)
+        ((end - start, n - got), cpu_ns(self.server.pid()) - cpu)
     }
 
     /// bus producer -> bridge -> raw subscriber.
-    pub fn export(&self, n: u64, size: usize) -> Run {
+    fn export(&self, n: u64, size: usize) -> Measured {
         let e = Engine::start(
             NatsBridge::builder("bench")
                 .server(self.server.url())
                 .export_to(Filter::new("B"), "bench.out")
                 .build()
                 .expect("bridge"),
+            false,
         );
         let sub = self.subscriber("bench.out", n);
         let events: Vec<Vec<u8>> = (0..n).map(|i| event(size, i)).collect();
+        let cpu = cpu_ns(self.server.pid());
         let start = Instant::now();
         if let Some(f) = &e.feed {
             for ev in events {
@@ -180,42 +304,32 @@ impl Bench {
             }
         }
         let (end, got) = self.rt.block_on(sub).expect("subscriber");
-        (end - start, n - got)
+        ((end - start, n - got), cpu_ns(self.server.pid()) - cpu)
     }
 
     /// raw publisher -> bridge -> bus consumer.
-    pub fn import(&self, n: u64, size: usize) -> Run {
+    fn import(&self, n: u64, size: usize, with_headers: bool) -> Measured {
         let e = Engine::start(
             NatsBridge::builder("bench")
                 .server(self.server.url())
                 .import("bench.in")
-                .buffer(n as usize)
+                // Core NATS drops what a subscription cannot hold: as deep as the raw
+                // subscriber's (1 << 20).
+                .buffer(1 << 20)
                 .build()
                 .expect("bridge"),
+            true,
         );
+        e.report_every.store(n, Ordering::Relaxed);
         let c = self.client();
-        let payload = Bytes::from(event(size, 0));
+        let cpu = cpu_ns(self.server.pid());
         let start = Instant::now();
-        self.rt.block_on(async {
-            for _ in 0..n {
-                c.publish("bench.in", payload.clone())
-                    .await
-                    .expect("publish");
-            }
-            c.flush().await.expect("flush");
-        });
-        let mut got = 0;
-        let mut end = start;
-        while got < n {
-            match e.got.recv_timeout(WAIT) {
-                Ok((t, _)) => {
-                    got += 1;
-                    end = t;
-                }
-                Err(_) => break,
-            }
-        }
-        (end - start, n - got)
+        self.publish(&c, "bench.in", n, size, with_headers);
+        let run = match e.got.recv_timeout(WAIT) {
+            Ok(end) => (end - start, 0),
+            Err(_) => (start.elapsed(), n - e.bridge.stats().imported.min(n)),
+        };
+        (run, cpu_ns(self.server.pid()) - cpu)
     }
 
     /// Median one-way latency (µs) of `k` events sent one at a time: raw client to raw
@@ -233,6 +347,7 @@ impl Bench {
                 .import("lat.in")
                 .build()
                 .expect("bridge"),
+            true,
         );
         let (mut raw, mut out, mut inn) = (Vec::new(), Vec::new(), Vec::new());
         let payload = Bytes::from(event(100, 0));
@@ -267,7 +382,7 @@ impl Bench {
                 c2.publish("lat.in", payload.clone()).await.expect("pub");
                 c2.flush().await.expect("flush");
             });
-            if let Ok((at, _)) = e.got.recv_timeout(WAIT) {
+            if let Ok(at) = e.got.recv_timeout(WAIT) {
                 inn.push(at - t);
             }
         }

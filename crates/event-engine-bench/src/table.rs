@@ -41,7 +41,7 @@ pub fn print(title: &str, rows: &[Row]) {
     }
 }
 
-fn thousands(x: f64) -> String {
+pub fn thousands(x: f64) -> String {
     let n = x.round() as u64;
     let s = n.to_string();
     let mut out = String::new();

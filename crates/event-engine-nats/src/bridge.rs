@@ -1,5 +1,6 @@
 //! The bridge as an internal plugin: its bus thread (reads the events to export), its importer
-//! thread (publishes imported events on the bus) and its NATS thread (`link`).
+//! thread (`import`: reads the imports and publishes them on the bus) and its NATS thread
+//! (`link`: the connection and the exports).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,20 +12,21 @@ use event_engine::events::EventType;
 use event_engine::plugins::{Plugin, PluginStats};
 use event_engine::uuid::Uuid;
 use event_engine::zmq;
-use log::{debug, info};
-use tokio::sync::{mpsc, watch};
+use log::info;
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::budget::Budget;
 use crate::config::{BridgeConfig, Delivery, WhenFull};
 use crate::echo::Imported;
-use crate::link::{self, Incoming, Outgoing};
+use crate::import;
+use crate::link::{self, Outgoing};
 use crate::stats::{add, BridgeStats, Counters, State};
 use crate::{BridgeBuilder, BridgeError, BridgeHandle};
 
 /// How often a waiting bus thread looks at whether the app or the NATS side stopped.
 const CHECK: Duration = Duration::from_millis(100);
-/// Imported events queued between the NATS side and the importer thread.
-const IMPORT_QUEUE: usize = 1024;
+/// Most events the bus thread reads per wake-up and hands to the NATS side at once.
+const EXPORT_BATCH: usize = 512;
 
 /// What every thread of a bridge shares.
 pub(crate) struct Shared {
@@ -184,9 +186,11 @@ fn run(bridge: &NatsBridge, pub_socket: zmq::Socket, sub: zmq::Socket) -> Result
     let shared = Arc::clone(&bridge.shared);
     let name = shared.config.name.clone();
     shared.counters.set_state(State::Connecting);
-    let (export_tx, export_rx) = mpsc::unbounded_channel::<Outgoing>();
-    let (import_tx, import_rx) = mpsc::channel::<Incoming>(IMPORT_QUEUE);
-    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    // Batches, so that a thread hand-off (a wake-up) is paid per batch, not per event. The
+    // export channel needs no bound of its own: the budget bounds what is in it.
+    let (export_tx, export_rx) = mpsc::unbounded_channel::<Vec<Outgoing>>();
+    let (connection_tx, connection_rx) = oneshot::channel();
+    let (importer_done_tx, importer_done_rx) = oneshot::channel();
     let (stop_tx, stop_rx) = watch::channel(false);
     let alive = Arc::new(AtomicBool::new(true));
 
@@ -198,8 +202,8 @@ fn run(bridge: &NatsBridge, pub_socket: zmq::Socket, sub: zmq::Socket) -> Result
             .spawn(move || {
                 let channels = link::Channels {
                     exports: export_rx,
-                    imports: import_tx,
-                    acks: ack_rx,
+                    importer: connection_tx,
+                    importer_done: importer_done_rx,
                     stop: stop_rx,
                 };
                 let r = link::run(Arc::clone(&shared), channels);
@@ -209,10 +213,10 @@ fn run(bridge: &NatsBridge, pub_socket: zmq::Socket, sub: zmq::Socket) -> Result
             .map_err(|e| bridge.fail(format!("could not spawn the NATS thread: {e}")))?
     };
     let importer = {
-        let shared = Arc::clone(&shared);
+        let (shared, stop) = (Arc::clone(&shared), stop_tx.subscribe());
         std::thread::Builder::new()
             .name(format!("ee-nats-in-{name}"))
-            .spawn(move || import_loop(&shared, pub_socket, import_rx, ack_tx))
+            .spawn(move || import::run(shared, pub_socket, connection_rx, stop, importer_done_tx))
             .map_err(|e| bridge.fail(format!("could not spawn the importer thread: {e}")))?
     };
 
@@ -249,94 +253,113 @@ enum Exit {
     Link,
 }
 
-/// The bus thread: reads the events to export and hands them to the NATS side.
+/// A received ZeroMQ message as the bytes of an exported event, without a copy.
+struct Frame(zmq::Message);
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Receives one event (all its frames) with `flags`.
+fn recv_event(sub: &zmq::Socket, flags: i32) -> Result<Bytes, zmq::Error> {
+    let mut msg = zmq::Message::new();
+    sub.recv(&mut msg, flags)?;
+    if !msg.get_more() {
+        return Ok(Bytes::from_owner(Frame(msg)));
+    }
+    // A multi-part event: its frames are all there once the first one is.
+    let mut data = msg.to_vec();
+    let mut more = true;
+    while more {
+        sub.recv(&mut msg, 0)?;
+        data.extend_from_slice(&msg);
+        more = msg.get_more();
+    }
+    Ok(Bytes::from(data))
+}
+
+/// The bus thread: reads the events to export, as many as are there (up to a batch and the
+/// room in the buffer) per wake-up, and hands them to the NATS side one batch at a time.
 fn export_loop(
     shared: &Shared,
     sub: &zmq::Socket,
-    tx: &mpsc::UnboundedSender<Outgoing>,
+    tx: &mpsc::UnboundedSender<Vec<Outgoing>>,
     alive: &AtomicBool,
 ) -> Result<(), Exit> {
     let c = &shared.counters;
     let block = shared.config.when_full == WhenFull::Block;
+    let mut events: Vec<Bytes> = Vec::with_capacity(EXPORT_BATCH);
+    let mut back = Vec::with_capacity(EXPORT_BATCH);
     loop {
+        let mut room = shared.budget.room();
         if block {
-            while !shared.budget.has_room() {
+            while room == 0 {
                 // Not reading the bus: the forwarder holds events for us, then publishers wait.
                 if !alive.load(Ordering::SeqCst) {
                     return Err(Exit::Link);
                 }
                 sub.poll(zmq::PollEvents::empty(), 0).map_err(Exit::Bus)?;
                 shared.budget.wait_for_room(CHECK);
+                room = shared.budget.room();
             }
         }
-        if sub
-            .poll(zmq::POLLIN, CHECK.as_millis() as i64)
-            .map_err(Exit::Bus)?
-            == 0
-        {
-            if !alive.load(Ordering::SeqCst) {
+        // Block mode reads no more than there is room for; drop mode reads on and drops.
+        let limit = if block {
+            room.min(EXPORT_BATCH)
+        } else {
+            EXPORT_BATCH
+        };
+        events.clear();
+        while events.len() < limit {
+            match recv_event(sub, zmq::DONTWAIT) {
+                Ok(e) => events.push(e),
+                Err(zmq::Error::EAGAIN) => break,
+                Err(e) => return Err(Exit::Bus(e)),
+            }
+        }
+        if events.is_empty() {
+            // Nothing there: wait for the next event (or look at the NATS side now and then).
+            if sub
+                .poll(zmq::POLLIN, CHECK.as_millis() as i64)
+                .map_err(Exit::Bus)?
+                == 0
+                && !alive.load(Ordering::SeqCst)
+            {
                 return Err(Exit::Link);
             }
             continue;
         }
-        let frames = sub.recv_multipart(0).map_err(Exit::Bus)?;
-        let data = if frames.len() == 1 {
-            frames.into_iter().next().unwrap_or_default()
-        } else {
-            frames.concat()
-        };
-        if shared.imported.take(&data) {
-            add(&c.echoes_suppressed, 1);
+        let echoes = shared
+            .imported
+            .take_many(events.iter().map(|e| &e[..]), &mut back);
+        add(&c.echoes_suppressed, echoes as u64);
+        let mut batch = Vec::with_capacity(events.len() - echoes);
+        let mut unrouted = 0;
+        for (i, data) in events.drain(..).enumerate() {
+            if back.get(i) == Some(&true) {
+                continue;
+            }
+            match shared.route(&data) {
+                Some(export) => batch.push(Outgoing { export, data }),
+                None => unrouted += 1,
+            }
+        }
+        add(&c.export_unrouted, unrouted);
+        if batch.len() > room {
+            // Only in drop mode: block mode read no more than the room.
+            add(&c.export_dropped, (batch.len() - room) as u64);
+            batch.truncate(room);
+        }
+        if batch.is_empty() {
             continue;
         }
-        let Some(export) = shared.route(&data) else {
-            add(&c.export_unrouted, 1);
-            continue;
-        };
-        if !shared.budget.has_room() {
-            // Only in drop mode: block mode waited for room above.
-            add(&c.export_dropped, 1);
-            continue;
-        }
-        shared.budget.take();
-        if tx
-            .send(Outgoing {
-                export,
-                data: Bytes::from(data),
-            })
-            .is_err()
-        {
-            shared.budget.release(1);
+        let n = batch.len();
+        shared.budget.take(n);
+        if tx.send(batch).is_err() {
+            shared.budget.release(n);
             return Err(Exit::Link);
         }
     }
-}
-
-/// The importer thread: publishes imported events on the bus (waiting when the bus is full),
-/// then hands JetStream messages back to be acknowledged.
-fn import_loop(
-    shared: &Shared,
-    pub_socket: zmq::Socket,
-    mut rx: mpsc::Receiver<Incoming>,
-    acks: mpsc::UnboundedSender<async_nats::jetstream::message::Acker>,
-) -> Result<(), zmq::Error> {
-    while let Some(incoming) = rx.blocking_recv() {
-        let back = shared.comes_back(&incoming.data);
-        if back {
-            // Recorded before it is published, so the echo cannot overtake the record.
-            shared.imported.record(&incoming.data);
-        }
-        if let Err(e) = pub_socket.send(&incoming.data[..], 0) {
-            if back {
-                shared.imported.forget(&incoming.data);
-            }
-            debug!("importer stopped: {e}");
-            return Err(e);
-        }
-        add(&shared.counters.imported, 1);
-        if let Some(acker) = incoming.acker {
-            let _ = acks.send(acker);
-        }
-    }
-    Ok(())
 }

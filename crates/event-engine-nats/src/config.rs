@@ -156,9 +156,9 @@ pub struct BridgeConfig {
     pub auth: Auth,
     /// TLS.
     pub tls: Tls,
-    /// Identifies this bridge's messages on NATS (`Ee-Origin` header) so that it never imports
-    /// its own. Default: the durable name when there is one (stable across restarts), else a
-    /// random id per run.
+    /// Identifies this bridge's messages on NATS (the origin in their `Ee-Id` header) so that
+    /// it never imports its own. Default: the durable name when there is one (stable across
+    /// restarts), else a random id per run.
     pub origin: Option<String>,
     /// How long a stopping bridge keeps trying to publish what it holds.
     pub drain_timeout: Duration,
@@ -308,8 +308,12 @@ impl BridgeConfig {
             }
         }
         if let Some(o) = &self.origin {
-            if o.is_empty() || o.contains(['\r', '\n']) {
-                return bad("origin must be a non-empty single line".into());
+            // Header values lose their leading and trailing spaces on the way.
+            if o.trim().is_empty() || o.contains(['\r', '\n']) || o.trim() != o {
+                return bad(
+                    "origin must be a non-empty single line without leading or trailing spaces"
+                        .into(),
+                );
             }
         }
         Ok(())

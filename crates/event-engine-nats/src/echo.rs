@@ -16,50 +16,97 @@
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+/// The record of one event: a keyed hash of its bytes, and its length.
+pub(crate) type Key = (u64, usize);
 
 /// Imported events on their way round the bus.
 #[derive(Debug, Default)]
 pub(crate) struct Imported {
     hasher: RandomState,
-    outstanding: Mutex<HashMap<(u64, usize), u32>>,
+    outstanding: Mutex<HashMap<Key, u32>>,
+    /// Records held (the sum of `outstanding`'s counts): while it is 0, which it always is for a
+    /// bridge that only exports, events from the bus are exported without hashing or locking.
+    held: AtomicUsize,
 }
 
 impl Imported {
-    fn key(&self, event: &[u8]) -> (u64, usize) {
+    pub fn key(&self, event: &[u8]) -> Key {
         (self.hasher.hash_one(event), event.len())
     }
 
-    /// Records an event about to be published on the bus.
-    pub fn record(&self, event: &[u8]) {
-        let key = self.key(event);
+    /// Records events about to be published on the bus (their keys), under one lock.
+    pub fn record(&self, keys: &[Key]) {
+        if keys.is_empty() {
+            return;
+        }
         if let Ok(mut m) = self.outstanding.lock() {
-            *m.entry(key).or_default() += 1;
+            for k in keys {
+                *m.entry(*k).or_default() += 1;
+            }
+            // Counted under the lock, before the events are published: the bus thread cannot
+            // see an event come back while `held` still says 0.
+            self.held.fetch_add(keys.len(), Ordering::SeqCst);
         }
     }
 
-    /// Forgets a record made for an event that was not published after all.
-    pub fn forget(&self, event: &[u8]) {
-        self.take(event);
+    /// Forgets records made for events that were not published after all.
+    pub fn forget(&self, keys: &[Key]) {
+        if let Ok(mut m) = self.outstanding.lock() {
+            for k in keys {
+                Self::consume(&mut m, k, &self.held);
+            }
+        }
+    }
+
+    /// For each event, true (and its record consumed) when it is an imported one coming back.
+    /// Returns how many were.
+    pub fn take_many<'a>(
+        &self,
+        events: impl Iterator<Item = &'a [u8]>,
+        back: &mut Vec<bool>,
+    ) -> usize {
+        back.clear();
+        if self.held.load(Ordering::SeqCst) == 0 {
+            return 0;
+        }
+        let Ok(mut m) = self.outstanding.lock() else {
+            return 0;
+        };
+        let mut n = 0;
+        for e in events {
+            let b = Self::consume(&mut m, &self.key(e), &self.held);
+            n += usize::from(b);
+            back.push(b);
+        }
+        n
     }
 
     /// True (and the record consumed) when `event` is an imported one coming back.
+    #[cfg(test)]
     pub fn take(&self, event: &[u8]) -> bool {
-        let key = self.key(event);
-        let Ok(mut m) = self.outstanding.lock() else {
-            return false;
-        };
-        match m.get_mut(&key) {
+        let mut back = Vec::new();
+        self.take_many(std::iter::once(event), &mut back) == 1
+    }
+
+    fn consume(m: &mut HashMap<Key, u32>, key: &Key, held: &AtomicUsize) -> bool {
+        let found = match m.get_mut(key) {
             Some(n) if *n > 1 => {
                 *n -= 1;
                 true
             }
             Some(_) => {
-                m.remove(&key);
+                m.remove(key);
                 true
             }
             None => false,
+        };
+        if found {
+            held.fetch_sub(1, Ordering::SeqCst);
         }
+        found
     }
 
     /// Records outstanding (for tests).
@@ -79,12 +126,28 @@ mod tests {
     #[test]
     fn each_record_suppresses_one_copy() {
         let i = Imported::default();
-        i.record(b"TypeA1");
-        i.record(b"TypeA1");
+        assert!(!i.take(b"TypeA1"));
+        let k = i.key(b"TypeA1");
+        i.record(&[k, k]);
         assert!(!i.take(b"TypeA2"));
         assert!(i.take(b"TypeA1"));
         assert!(i.take(b"TypeA1"));
         assert!(!i.take(b"TypeA1"));
         assert_eq!(i.len(), 0);
+        i.record(&[k]);
+        i.forget(&[k]);
+        assert!(!i.take(b"TypeA1"));
+    }
+
+    #[test]
+    fn a_batch_says_which_events_came_back() {
+        let i = Imported::default();
+        i.record(&[i.key(b"TypeA1"), i.key(b"TypeA3")]);
+        let mut back = Vec::new();
+        let events: [&[u8]; 3] = [b"TypeA1", b"TypeA2", b"TypeA3"];
+        assert_eq!(i.take_many(events.into_iter(), &mut back), 2);
+        assert_eq!(back, [true, false, true]);
+        assert_eq!(i.take_many(events.into_iter(), &mut back), 0);
+        assert!(back.is_empty(), "nothing held: nothing looked at");
     }
 }

@@ -12,17 +12,20 @@
 //!   least once through a JetStream stream: exports wait for the stream's acknowledgement and
 //!   are retried with the same `Nats-Msg-Id` (the server drops the duplicates); imports read a
 //!   durable consumer and acknowledge a message once it is on the bus.
-//! * **No loops.** Every message carries the bridge's origin (`Ee-Origin`), a run id and a
-//!   sequence number per subject (`Ee-Run`, `Ee-Seq`). A bridge never imports its own messages,
-//!   never exports an event it imported (see the `echo` module), and skips messages it already
-//!   imported.
+//! * **No loops.** Every message carries the bridge's origin, a run id and a sequence number
+//!   per subject, in one header (`Ee-Id: <origin> <run> <seq>`). A bridge never imports its own
+//!   messages, never exports an event it imported (see the `echo` module), and skips messages
+//!   it already imported.
 //! * **When NATS is away** the bridge holds up to `buffer` exported events, then stops reading
 //!   the bus, so the publishers of exported events wait (the bus's lossless rule), or, with
 //!   [`WhenFull::DropAndCount`], drops and counts. It reconnects by itself; its state, backlog
 //!   and counters are in [`BridgeHandle::stats`] and the engine's `RunningApp::plugin_stats`.
 //!
-//! The NATS client (`async-nats`) and its tokio runtime run on the bridge's own thread; nothing
-//! of them reaches the rest of the engine.
+//! The NATS client (`async-nats`) and its tokio runtimes run on the bridge's own threads: the
+//! bus thread (the plugin's, which reads the events to export), the NATS thread (the
+//! connection and the exports, on a current-thread runtime) and the importer thread (the
+//! imports, on a runtime of its own, publishing onto the bus). They hand events to each other
+//! in batches. Nothing of them reaches the rest of the engine.
 //!
 //! ```no_run
 //! use event_engine::App;
@@ -47,6 +50,8 @@ mod bridge;
 mod budget;
 mod config;
 mod echo;
+mod id;
+mod import;
 mod link;
 mod sequence;
 mod stats;
@@ -63,14 +68,12 @@ pub use config::{
 };
 pub use stats::{BridgeStats, State};
 
-/// The headers every exported message carries.
+/// The header every exported message carries.
 pub mod headers {
-    /// The exporting bridge's origin: a bridge skips messages with its own.
-    pub const ORIGIN: &str = "Ee-Origin";
-    /// The exporting bridge's run (a random id per start).
-    pub const RUN: &str = "Ee-Run";
-    /// The message's number in its run and subject: 1, 2, ...
-    pub const SEQ: &str = "Ee-Seq";
+    /// `Ee-Id: <origin> <run> <seq>`: the exporting bridge's origin (a bridge skips messages
+    /// with its own), its run (a random id per start) and the message's number in that run and
+    /// subject (1, 2, ...), with which importers count losses and drop duplicates.
+    pub const ID: &str = "Ee-Id";
 }
 
 /// A bridge that cannot be built or run.

@@ -1,26 +1,29 @@
-//! The NATS side of a bridge: a tokio runtime on the bridge's own thread, with the connection,
-//! the export publisher, the import subscribers or consumers, and the acknowledgements.
+//! The NATS side of a bridge: a tokio runtime on the bridge's own thread, with the connection
+//! (which reads and parses whatever the server sends, for the importer thread too), the
+//! JetStream stream's set-up and the export publisher.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, message::Acker, message::PublishMessage, stream};
-use async_nats::{ConnectOptions, Event, HeaderMap};
+use async_nats::jetstream::{self, message::PublishMessage, stream};
+use async_nats::{ConnectOptions, Event};
 use bytes::Bytes;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use log::{debug, info, warn};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 use crate::bridge::Shared;
-use crate::config::{Auth, DeliverFrom, Delivery, Import, JetStream};
-use crate::headers;
-use crate::sequence::{Seen, Sequences};
+use crate::config::{Auth, Delivery, JetStream};
+use crate::id::Stamp;
+use crate::import;
 use crate::stats::{add, State};
 
 /// JetStream publishes awaiting their acknowledgement at once.
 const MAX_IN_FLIGHT: usize = 1024;
+/// Core NATS publishes counted and given back to the budget at once.
+const RELEASE_EVERY: usize = 256;
 /// Longest pause between two attempts after a failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
@@ -30,16 +33,12 @@ pub(crate) struct Outgoing {
     pub data: Bytes,
 }
 
-/// An imported event for the bus, with its JetStream acknowledgement.
-pub(crate) struct Incoming {
-    pub data: Vec<u8>,
-    pub acker: Option<Acker>,
-}
-
 pub(crate) struct Channels {
-    pub exports: mpsc::UnboundedReceiver<Outgoing>,
-    pub imports: mpsc::Sender<Incoming>,
-    pub acks: mpsc::UnboundedReceiver<Acker>,
+    pub exports: mpsc::UnboundedReceiver<Vec<Outgoing>>,
+    /// Where the client goes once there is one: the importer thread.
+    pub importer: oneshot::Sender<import::Connection>,
+    /// Closed when the importer thread has stopped.
+    pub importer_done: oneshot::Receiver<()>,
     /// Becomes true when the bridge stops: drain the exports, stop importing.
     pub stop: watch::Receiver<bool>,
 }
@@ -53,7 +52,7 @@ pub(crate) fn run(shared: Arc<Shared>, channels: Channels) -> Result<(), String>
     rt.block_on(main(shared, channels))
 }
 
-fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let ms = 50u64.saturating_mul(1 << failures.min(8));
     Duration::from_millis(ms).min(MAX_BACKOFF)
 }
@@ -140,8 +139,8 @@ async fn connect(
 async fn main(shared: Arc<Shared>, channels: Channels) -> Result<(), String> {
     let Channels {
         exports,
-        imports,
-        acks,
+        importer,
+        importer_done,
         stop,
     } = channels;
     let (connected_tx, connected) = watch::channel(false);
@@ -200,28 +199,12 @@ async fn main(shared: Arc<Shared>, channels: Channels) -> Result<(), String> {
             }
         });
     }
-    let sequences = Arc::new(Mutex::new(Sequences::default()));
-    let mut import_tasks = Vec::new();
-    for import in shared.config.imports.clone() {
-        let (shared, client, js, tx, seqs, ready) = (
-            Arc::clone(&shared),
-            client.clone(),
-            js.clone(),
-            imports.clone(),
-            Arc::clone(&sequences),
-            ready.clone(),
-        );
-        import_tasks.push(tokio::spawn(async move {
-            match js {
-                None => import_core(&shared, &client, &import, tx, &seqs).await,
-                Some((context, cfg)) => {
-                    import_jetstream(&shared, &context, &cfg, &import, tx, &seqs, ready).await
-                }
-            }
-        }));
-    }
-    drop(imports);
-    let ack_task = tokio::spawn(ack_loop(acks));
+    let _ = importer.send(import::Connection {
+        client: client.clone(),
+        jetstream: js
+            .as_ref()
+            .map(|(context, cfg)| (context.clone(), cfg.clone(), ready.clone())),
+    });
 
     export(
         &shared,
@@ -233,14 +216,9 @@ async fn main(shared: Arc<Shared>, channels: Channels) -> Result<(), String> {
     )
     .await;
 
-    // Stopping: no more imports (the bus is gone); acknowledge what reached it.
-    for t in &import_tasks {
-        t.abort();
-    }
-    for t in import_tasks {
-        let _ = t.await;
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(2), ack_task).await;
+    // Stopping: the importer thread stops too (the bus is gone); then the acknowledgements of
+    // what reached the bus go out.
+    let _ = tokio::time::timeout(Duration::from_secs(2), importer_done).await;
     let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
     Ok(())
 }
@@ -271,11 +249,15 @@ async fn ensure_stream(
     }
 }
 
+/// An exported event on its way: its headers are made when it is published (and again when
+/// it is published again), from its numbers.
 struct Pending {
     export: usize,
     data: Bytes,
-    headers: HeaderMap,
-    id: String,
+    /// Its number on its subject in this run (in its `Ee-Id`).
+    seq: u64,
+    /// Its number in this run: its JetStream message id is `<run>-<id>`.
+    id: u64,
 }
 
 /// Publishes the exported events: in order while nothing fails; JetStream publishes are
@@ -284,7 +266,7 @@ async fn export(
     shared: &Shared,
     client: &async_nats::Client,
     js: Option<jetstream::Context>,
-    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut rx: mpsc::UnboundedReceiver<Vec<Outgoing>>,
     mut stop: watch::Receiver<bool>,
     mut connected: watch::Receiver<bool>,
 ) {
@@ -297,11 +279,12 @@ async fn export(
         .collect();
     // Short: it goes on every message; importers key sequences by origin and run.
     let run = event_engine::uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let stamp = Stamp::new(&shared.origin, &run);
     let mut seqs = vec![0u64; subjects.len()];
     let mut next_id = 0u64;
     let mut queue: VecDeque<Pending> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
-    let mut received = Vec::with_capacity(1024);
+    let mut received: Vec<Vec<Outgoing>> = Vec::with_capacity(64);
     let mut open = true;
     let mut deadline: Option<Instant> = None;
     let mut retry_at: Option<Instant> = None;
@@ -322,16 +305,28 @@ async fn export(
             retry_at = None;
             match &js {
                 None => {
+                    // Counted and given back to the budget in runs, not one by one.
+                    let mut done = 0usize;
                     while let Some(p) = queue.pop_front() {
                         let subject = subjects[p.export].clone();
                         match client
-                            .publish_with_headers(subject, p.headers.clone(), p.data.clone())
+                            .publish_with_headers(subject, stamp.headers(p.seq), p.data.clone())
                             .await
                         {
                             Ok(()) => {
-                                add(&c.exported, 1);
-                                shared.budget.release(1);
+                                done += 1;
                                 failures = 0;
+                                if done == RELEASE_EVERY {
+                                    add(&c.exported, done as u64);
+                                    shared.budget.release(done);
+                                    done = 0;
+                                }
+                            }
+                            Err(e)
+                                if e.kind()
+                                    == async_nats::client::PublishErrorKind::MaxPayloadExceeded =>
+                            {
+                                too_large(shared, &p, &e);
                             }
                             Err(e) => {
                                 add(&c.export_retries, 1);
@@ -343,6 +338,8 @@ async fn export(
                             }
                         }
                     }
+                    add(&c.exported, done as u64);
+                    shared.budget.release(done);
                 }
                 Some(context) => {
                     while in_flight.len() < MAX_IN_FLIGHT {
@@ -350,10 +347,16 @@ async fn export(
                         let subject = subjects[p.export].clone();
                         let publish = PublishMessage::build()
                             .payload(p.data.clone())
-                            .headers(p.headers.clone())
-                            .message_id(&p.id);
+                            .headers(stamp.headers(p.seq))
+                            .message_id(format!("{run}-{}", p.id));
                         match context.send_publish(subject, publish).await {
                             Ok(ack) => in_flight.push(async move { (p, ack.await) }),
+                            Err(e)
+                                if e.kind()
+                                    == jetstream::context::PublishErrorKind::MaxPayloadExceeded =>
+                            {
+                                too_large(shared, &p, &e);
+                            }
                             Err(e) => {
                                 add(&c.export_retries, 1);
                                 c.set_error(format!("bridge {}: publish: {e}", shared.config.name));
@@ -372,22 +375,18 @@ async fn export(
             (a, b) => a.or(b),
         };
         tokio::select! {
-            n = rx.recv_many(&mut received, 1024), if open => {
+            n = rx.recv_many(&mut received, 64), if open => {
                 if n == 0 {
                     open = false;
                 }
-                for o in received.drain(..) {
+                for o in received.drain(..).flatten() {
                     seqs[o.export] += 1;
                     next_id += 1;
-                    let mut h = HeaderMap::new();
-                    h.insert(headers::ORIGIN, shared.origin.as_str());
-                    h.insert(headers::RUN, run.as_str());
-                    h.insert(headers::SEQ, seqs[o.export].to_string().as_str());
                     queue.push_back(Pending {
                         export: o.export,
                         data: o.data,
-                        headers: h,
-                        id: format!("{run}-{next_id}"),
+                        seq: seqs[o.export],
+                        id: next_id,
                     });
                 }
             }
@@ -417,8 +416,8 @@ async fn export(
     }
     let mut unsent = queue.len() + in_flight.len();
     rx.close();
-    while rx.try_recv().is_ok() {
-        unsent += 1;
+    while let Ok(batch) = rx.try_recv() {
+        unsent += batch.len();
     }
     if unsent > 0 {
         warn!(
@@ -430,251 +429,22 @@ async fn export(
     }
 }
 
+/// An event the server will never take: retrying would stall the bridge and then the bus, so
+/// it is dropped, counted and said why.
+fn too_large(shared: &Shared, p: &Pending, e: &dyn std::fmt::Display) {
+    add(&shared.counters.export_too_large, 1);
+    shared.counters.set_error(format!(
+        "bridge {}: an event of {} bytes was dropped, larger than the server takes ({e}; \
+         nats-server's max_payload, 1 MB by default)",
+        shared.config.name,
+        p.data.len()
+    ));
+    shared.budget.release(1);
+}
+
 async fn sleep_until(t: Option<Instant>) {
     match t {
         Some(t) => tokio::time::sleep_until(t).await,
         None => std::future::pending().await,
-    }
-}
-
-/// What to do with a message: `Some(event)` to publish on the bus.
-fn accept(
-    shared: &Shared,
-    seqs: &Mutex<Sequences>,
-    import: &Import,
-    subject: &str,
-    headers: Option<&HeaderMap>,
-    payload: &[u8],
-) -> Option<Vec<u8>> {
-    let c = &shared.counters;
-    if let Some(h) = headers {
-        if h.get(headers::ORIGIN).map(|v| v.as_str()) == Some(shared.origin.as_str()) {
-            add(&c.import_own, 1);
-            return None;
-        }
-        let origin = h.get(headers::ORIGIN).map(|v| v.as_str()).unwrap_or("");
-        let run = h
-            .get(headers::RUN)
-            .map(|v| format!("{origin}/{}", v.as_str()));
-        let seq = h
-            .get(headers::SEQ)
-            .and_then(|v| v.as_str().parse::<u64>().ok());
-        if let (Some(run), Some(seq)) = (run, seq) {
-            let seen = seqs
-                .lock()
-                .map(|mut s| s.see(&run, subject, seq))
-                .unwrap_or(Seen::New { skipped: 0 });
-            match seen {
-                Seen::Duplicate => {
-                    add(&c.import_duplicates, 1);
-                    return None;
-                }
-                Seen::New { skipped } => add(&c.import_lost, skipped),
-                Seen::Late { counted: false } => {}
-                Seen::Late { counted: true } => {
-                    let _ = c.import_lost.fetch_update(
-                        std::sync::atomic::Ordering::Relaxed,
-                        std::sync::atomic::Ordering::Relaxed,
-                        |v| Some(v.saturating_sub(1)),
-                    );
-                }
-            }
-        }
-    }
-    let mut event = Vec::with_capacity(import.prefix.len() + payload.len());
-    event.extend_from_slice(&import.prefix);
-    event.extend_from_slice(payload);
-    Some(event)
-}
-
-async fn import_core(
-    shared: &Shared,
-    client: &async_nats::Client,
-    import: &Import,
-    tx: mpsc::Sender<Incoming>,
-    seqs: &Mutex<Sequences>,
-) {
-    let mut failures = 0;
-    let mut sub = loop {
-        match client.subscribe(import.subject.clone()).await {
-            Ok(s) => break s,
-            Err(e) => {
-                shared.counters.set_error(format!(
-                    "bridge {}: subscribe {}: {e}",
-                    shared.config.name, import.subject
-                ));
-                failures += 1;
-                tokio::time::sleep(backoff(failures)).await;
-            }
-        }
-    };
-    // The server has the subscription once a flush returns.
-    let _ = client.flush().await;
-    add(&shared.counters.imports_ready, 1);
-    while let Some(m) = sub.next().await {
-        if let Some(data) = accept(
-            shared,
-            seqs,
-            import,
-            &m.subject,
-            m.headers.as_ref(),
-            &m.payload,
-        ) {
-            if tx.send(Incoming { data, acker: None }).await.is_err() {
-                return;
-            }
-        }
-    }
-}
-
-/// The durable consumer of one import: `<durable>_<subject, '.' '*' '>' spelled out>`.
-fn consumer_name(durable: &str, subject: &str) -> String {
-    let tail: String = subject
-        .split('.')
-        .map(|t| match t {
-            "*" => "any".to_string(),
-            ">" => "all".to_string(),
-            t => t
-                .chars()
-                .filter(|c| c.is_alphanumeric() || *c == '-' || *c == '_')
-                .collect(),
-        })
-        .collect::<Vec<_>>()
-        .join("_");
-    format!("{durable}_{tail}")
-}
-
-async fn import_jetstream(
-    shared: &Shared,
-    context: &jetstream::Context,
-    cfg: &JetStream,
-    import: &Import,
-    tx: mpsc::Sender<Incoming>,
-    seqs: &Mutex<Sequences>,
-    mut ready: watch::Receiver<bool>,
-) {
-    let name = consumer_name(
-        cfg.durable.as_deref().unwrap_or("event-engine"),
-        &import.subject,
-    );
-    if ready.wait_for(|r| *r).await.is_err() {
-        return;
-    }
-    let mut failures = 0;
-    loop {
-        let consumer = async {
-            let stream = context
-                .get_stream(&cfg.stream)
-                .await
-                .map_err(|e| e.to_string())?;
-            stream
-                .get_or_create_consumer(
-                    &name,
-                    consumer::pull::Config {
-                        durable_name: Some(name.clone()),
-                        filter_subject: import.subject.clone(),
-                        ack_policy: consumer::AckPolicy::Explicit,
-                        ack_wait: cfg.ack_wait,
-                        deliver_policy: match cfg.deliver {
-                            DeliverFrom::All => consumer::DeliverPolicy::All,
-                            DeliverFrom::New => consumer::DeliverPolicy::New,
-                        },
-                        max_ack_pending: shared.config.buffer.min(i64::MAX as usize) as i64,
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(|e| e.to_string())
-        };
-        let consumer: consumer::PullConsumer = match consumer.await {
-            Ok(c) => c,
-            Err(e) => {
-                shared.counters.set_error(format!(
-                    "bridge {}: consumer {name}: {e}",
-                    shared.config.name
-                ));
-                failures += 1;
-                tokio::time::sleep(backoff(failures)).await;
-                continue;
-            }
-        };
-        let mut messages = match consumer.messages().await {
-            Ok(m) => m,
-            Err(e) => {
-                shared.counters.set_error(format!(
-                    "bridge {}: consumer {name}: {e}",
-                    shared.config.name
-                ));
-                failures += 1;
-                tokio::time::sleep(backoff(failures)).await;
-                continue;
-            }
-        };
-        failures = 0;
-        add(&shared.counters.imports_ready, 1);
-        while let Some(next) = messages.next().await {
-            let m = match next {
-                Ok(m) => m,
-                Err(e) => {
-                    use consumer::pull::MessagesErrorKind as K;
-                    debug!("bridge {}: consumer {name}: {e}", shared.config.name);
-                    match e.kind() {
-                        K::ConsumerDeleted | K::NoResponders | K::PushBasedConsumer => break,
-                        _ => continue,
-                    }
-                }
-            };
-            let (m, acker) = m.split();
-            match accept(
-                shared,
-                seqs,
-                import,
-                &m.subject,
-                m.headers.as_ref(),
-                &m.payload,
-            ) {
-                Some(data) => {
-                    if tx
-                        .send(Incoming {
-                            data,
-                            acker: Some(acker),
-                        })
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-                None => {
-                    let _ = acker.ack().await;
-                }
-            }
-        }
-        shared
-            .counters
-            .imports_ready
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        failures += 1;
-        tokio::time::sleep(backoff(failures)).await;
-    }
-}
-
-async fn ack_loop(mut acks: mpsc::UnboundedReceiver<Acker>) {
-    while let Some(a) = acks.recv().await {
-        if let Err(e) = a.ack().await {
-            // Not fatal: the server sends the message again and the sequence check drops it.
-            debug!("acknowledgement failed: {e}");
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consumer_names() {
-        assert_eq!(consumer_name("site1", "traps.*.cmd"), "site1_traps_any_cmd");
-        assert_eq!(consumer_name("site1", "traps.>"), "site1_traps_all");
     }
 }

@@ -2,10 +2,10 @@
 //! lost on the way (core NATS) and to drop the ones it already imported (JetStream
 //! redeliveries).
 //!
-//! Every exported message carries `Ee-Run` (a random id per bridge run) and `Ee-Seq` (1, 2, ...
-//! per subject in that run). Messages may arrive out of order (a retried JetStream publish lands
-//! after later ones), so a gap is held as *missing* until the number arrives or the gap is too
-//! old to wait for.
+//! Every exported message carries its bridge's run (a random id per start) and its number (1,
+//! 2, ... per subject in that run) in its `Ee-Id` header (the `id` module). Messages may arrive
+//! out of order (a retried JetStream publish lands after later ones), so a gap is held as
+//! *missing* until the number arrives or the gap is too old to wait for.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -36,19 +36,29 @@ struct Track {
     missing: BTreeSet<u64>,
 }
 
-/// The tracks of every (run, subject) seen.
+/// The tracks of every (origin, run, subject) seen.
 #[derive(Debug, Default)]
 pub(crate) struct Sequences {
-    tracks: HashMap<(String, String), Track>,
+    /// Keyed by origin, run and subject, each followed by a 0 byte.
+    tracks: HashMap<Vec<u8>, Track>,
+    /// The key being looked up: made here, so that a message of a known track allocates nothing.
+    key: Vec<u8>,
 }
 
 impl Sequences {
-    /// Notes message `seq` of `run` on `subject`.
-    pub fn see(&mut self, run: &str, subject: &str, seq: u64) -> Seen {
-        let t = self
-            .tracks
-            .entry((run.to_string(), subject.to_string()))
-            .or_default();
+    /// Notes message `seq` of `origin`'s run `run` on `subject`.
+    pub fn see(&mut self, origin: &str, run: &str, subject: &str, seq: u64) -> Seen {
+        self.key.clear();
+        for part in [origin, run, subject] {
+            self.key.extend_from_slice(part.as_bytes());
+            self.key.push(0);
+        }
+        if !self.tracks.contains_key(&self.key) {
+            self.tracks.insert(self.key.clone(), Track::default());
+        }
+        let Some(t) = self.tracks.get_mut(&self.key) else {
+            return Seen::New { skipped: 0 };
+        };
         if t.highest == 0 {
             t.first = seq;
             t.highest = seq;
@@ -91,16 +101,19 @@ mod tests {
     #[test]
     fn gaps_late_arrivals_and_duplicates() {
         let mut s = Sequences::default();
-        assert_eq!(s.see("r", "a", 5), Seen::New { skipped: 0 });
-        assert_eq!(s.see("r", "a", 6), Seen::New { skipped: 0 });
-        assert_eq!(s.see("r", "a", 9), Seen::New { skipped: 2 });
-        assert_eq!(s.see("r", "a", 7), Seen::Late { counted: true });
+        assert_eq!(s.see("o", "r", "a", 5), Seen::New { skipped: 0 });
+        assert_eq!(s.see("o", "r", "a", 6), Seen::New { skipped: 0 });
+        assert_eq!(s.see("o", "r", "a", 9), Seen::New { skipped: 2 });
+        assert_eq!(s.see("o", "r", "a", 7), Seen::Late { counted: true });
         // Overtaken by the first one seen (a retried publish): late, never counted lost.
-        assert_eq!(s.see("r", "a", 4), Seen::Late { counted: false });
-        assert_eq!(s.see("r", "a", 4), Seen::Duplicate);
-        assert_eq!(s.see("r", "a", 7), Seen::Duplicate);
-        assert_eq!(s.see("r", "a", 6), Seen::Duplicate);
-        assert_eq!(s.see("r", "b", 1), Seen::New { skipped: 0 });
-        assert_eq!(s.see("q", "a", 1), Seen::New { skipped: 0 });
+        assert_eq!(s.see("o", "r", "a", 4), Seen::Late { counted: false });
+        assert_eq!(s.see("o", "r", "a", 4), Seen::Duplicate);
+        assert_eq!(s.see("o", "r", "a", 7), Seen::Duplicate);
+        assert_eq!(s.see("o", "r", "a", 6), Seen::Duplicate);
+        assert_eq!(s.see("o", "r", "b", 1), Seen::New { skipped: 0 });
+        assert_eq!(s.see("o", "q", "a", 1), Seen::New { skipped: 0 });
+        assert_eq!(s.see("p", "r", "a", 1), Seen::New { skipped: 0 });
+        // The parts are kept apart: ("o", "ra") is not ("or", "a").
+        assert_eq!(s.see("or", "", "a", 1), Seen::New { skipped: 0 });
     }
 }

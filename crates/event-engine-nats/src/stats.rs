@@ -71,6 +71,9 @@ pub struct BridgeStats {
     pub export_dropped: u64,
     /// Events still held when a stopping bridge's drain time ran out.
     pub export_unsent: u64,
+    /// Events dropped because they were larger, with their header, than the server takes (its
+    /// `max_payload`, 1 MB by default); `last_error` says by how much.
+    pub export_too_large: u64,
     /// Events whose filter matched no export (0 unless the subscriptions and exports differ).
     pub export_unrouted: u64,
     /// Events imported from NATS and published on the bus.
@@ -109,6 +112,7 @@ impl BridgeStats {
             .counter("export_retries", self.export_retries)
             .counter("export_dropped", self.export_dropped)
             .counter("export_unsent", self.export_unsent)
+            .counter("export_too_large", self.export_too_large)
             .counter("export_unrouted", self.export_unrouted)
             .counter("imported", self.imported)
             .counter("echoes_suppressed", self.echoes_suppressed)
@@ -132,6 +136,7 @@ pub(crate) struct Counters {
     pub export_retries: AtomicU64,
     pub export_dropped: AtomicU64,
     pub export_unsent: AtomicU64,
+    pub export_too_large: AtomicU64,
     pub export_unrouted: AtomicU64,
     pub imported: AtomicU64,
     pub echoes_suppressed: AtomicU64,
@@ -175,6 +180,7 @@ impl Counters {
             export_retries: g(&self.export_retries),
             export_dropped: g(&self.export_dropped),
             export_unsent: g(&self.export_unsent),
+            export_too_large: g(&self.export_too_large),
             export_unrouted: g(&self.export_unrouted),
             imported: g(&self.imported),
             echoes_suppressed: g(&self.echoes_suppressed),

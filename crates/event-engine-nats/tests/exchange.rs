@@ -290,3 +290,45 @@ fn drop_and_count_keeps_the_bus_flowing() {
         edge.stats()
     );
 }
+
+/// An event larger than the server takes (its `max_payload`, 1 MB by default) is counted and
+/// dropped with an error that says why; the events after it flow on, core NATS and JetStream.
+#[test]
+fn an_event_too_large_for_the_server_is_counted_and_the_rest_flow_on() {
+    common::init_log();
+    let server = NatsServer::start();
+    for jetstream in [false, true] {
+        let subject = if jetstream { "big.js" } else { "big.core" };
+        let mut edge = bridge("edge", &server).export_to(Filter::new("Detection"), subject);
+        let mut cloud = bridge("cloud", &server).import(subject);
+        if jetstream {
+            let mut js = event_engine_nats::JetStream::new("BIG");
+            js.subjects = vec!["big.js".into()];
+            js.durable = Some("edge".into());
+            edge = edge.jetstream_config(js.clone());
+            js.durable = Some("cloud".into());
+            cloud = cloud.jetstream_config(js);
+        }
+        let edge = Node::start(edge.build().unwrap(), &[]);
+        let cloud = Node::start(cloud.build().unwrap(), &["Detection"]);
+        cloud.wait_ready(1);
+        edge.wait_ready(0);
+        let mut big = b"Detection".to_vec();
+        big.resize(2 << 20, b'x');
+        edge.publish(big);
+        for i in 0..100 {
+            edge.publish(format!("Detection{i}"));
+        }
+        assert!(
+            wait_until(DEADLINE, || cloud.received_count() == 100),
+            "jetstream {jetstream}: cloud got {}; edge {:?}",
+            cloud.received_count(),
+            edge.stats()
+        );
+        let s = edge.stats();
+        assert_eq!((s.exported, s.export_too_large), (100, 1), "{s:?}");
+        assert_eq!(s.export_backlog, 0, "{s:?}");
+        let error = s.last_error.unwrap_or_default();
+        assert!(error.contains("max_payload"), "{error}");
+    }
+}

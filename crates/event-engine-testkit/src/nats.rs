@@ -153,6 +153,11 @@ impl NatsServer {
         self.ports.mqtt
     }
 
+    /// The server process's id while it runs (benchmarks read its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The server's name (`n1`, `n2`, ...).
     pub fn name(&self) -> &str {
         &self.name
