@@ -3,6 +3,11 @@
 #   make demo     run the demo application
 #   make test     every test of every language, and the lints (what CI runs)
 #   make bench    the benchmarks (not part of CI)
+#   make fuzz     libFuzzer on the protocol parser and the engine's request handling (nightly +
+#                 cargo-fuzz; FUZZ_SECONDS per target, default 300); `make test` runs the same
+#                 checks on stable for a few seconds (crates/event-engine/tests/fuzz_smoke.rs)
+#   make bench-attacks   the attacks of docs/architecture.md "Limits and failure behaviour"
+#                 against a release engine (needs pyzmq; not part of CI)
 #
 # C/C++ SDK (bindings/c, docs/c.md):
 #   make build-c                 libevent_engine.so/.a in target/c/release/lib
@@ -23,6 +28,7 @@ DESTDIR ?=
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
 .PHONY: all build demo demo-build demo-rust test test-rust test-demo lint bench bench-smoke clean \
+        fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python
 
@@ -107,6 +113,27 @@ lint:
 
 bench:
 	$(CARGO) run --release -p event-engine-bench
+
+# libFuzzer (cargo-fuzz, nightly): `cargo install cargo-fuzz` and `rustup toolchain install
+# nightly` first. The fuzz crate (fuzz/) is outside the workspace; its target dir is separate
+# because it builds with sanitizers. Crashes are written to fuzz/artifacts/<target>/.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGET_DIR ?= $(TARGET_DIR)/fuzz
+FUZZ_TARGETS := wire_request engine_requests
+
+fuzz:
+	for t in $(FUZZ_TARGETS); do \
+	    (cd fuzz && CARGO_TARGET_DIR=$(FUZZ_TARGET_DIR) $(CARGO) +nightly fuzz run $$t -- \
+	        -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096) || exit 1; \
+	done
+
+# The same for a few seconds each.
+fuzz-smoke:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+bench-attacks: $(PY)
+	$(CARGO) build --release -p event-engine-cli
+	$(PY) crates/event-engine-bench/attacks.py $(TARGET_DIR)/release/event-engine
 
 # A tiny run of the bench binary: it must work, its figures mean nothing.
 bench-smoke:

@@ -93,6 +93,8 @@ typedef enum ee_wire_code_t {
   EE_WIRE_PENDING_FULL = 8,
   // The request had no empty delimiter frame.
   EE_WIRE_MISSING_DELIMITER = 9,
+  // An event or request over the engine's limits.
+  EE_WIRE_TOO_LARGE = 10,
 } ee_wire_code_t;
 
 // Whether a plugin was internal (a callback in the application) or external (a process).

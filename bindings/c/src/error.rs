@@ -143,6 +143,8 @@ pub enum ee_wire_code_t {
     EE_WIRE_PENDING_FULL = 8,
     /// The request had no empty delimiter frame.
     EE_WIRE_MISSING_DELIMITER = 9,
+    /// An event or request over the engine's limits.
+    EE_WIRE_TOO_LARGE = 10,
 }
 
 impl ee_wire_code_t {
@@ -159,6 +161,7 @@ impl ee_wire_code_t {
             W::BadSequence => EE_WIRE_BAD_SEQUENCE,
             W::PendingFull => EE_WIRE_PENDING_FULL,
             W::MissingDelimiter => EE_WIRE_MISSING_DELIMITER,
+            W::TooLarge => EE_WIRE_TOO_LARGE,
         }
     }
 }

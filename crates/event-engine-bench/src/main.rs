@@ -16,6 +16,7 @@ mod flows;
 mod nats;
 mod protocol;
 mod raw;
+mod robust;
 mod table;
 
 use std::time::Duration;
@@ -54,12 +55,13 @@ fn median(mut runs: Vec<Run>) -> Run {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    // `--only bus|load|out|in`: one table.
+    // `--only bus|load|out|in|startup|isolation`: one table.
     let only = args
         .iter()
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1).cloned());
     let run = |section: &str| only.as_deref().is_none_or(|o| o == section);
+    let window = Duration::from_millis(if smoke { 200 } else { 2000 });
     let scale = if smoke { 100 } else { 1 };
     let n = 1_000_000 / scale;
     let v1_n = 50_000 / scale;
@@ -173,6 +175,62 @@ fn main() {
             "External plugin, loopback TCP, events of 100 B: plugin -> engine",
             &[v1, v2],
         );
+    }
+    if run("startup") {
+        println!("\n### Start-up: time from App::start to the last plugin's first event\n");
+        println!("| plugins | time | result |");
+        println!("|---|---:|---|");
+        let internal: &[usize] = if smoke { &[10] } else { &[300, 400, 1000] };
+        for &k in internal {
+            let times: Vec<_> = (0..reps.min(3))
+                .map(|_| robust::startup_internal(k))
+                .collect();
+            print_startup(&format!("{k} internal"), times);
+        }
+        let k = if smoke { 5 } else { 200 };
+        let times: Vec<_> = (0..reps.min(3))
+            .map(|_| robust::startup_external(k))
+            .collect();
+        print_startup(
+            &format!("{k} external (one client process-thread each)"),
+            times,
+        );
+    }
+    if run("isolation") {
+        let (mut alone, mut beside) = (Vec::new(), Vec::new());
+        for _ in 0..reps.min(3) {
+            alone.push(robust::unrelated_rate(false, window));
+            beside.push(robust::unrelated_rate(true, window));
+        }
+        let med = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (alone, beside) = (med(alone), med(beside));
+        println!("\n### Isolation: an unrelated consumer's rate while another plugin is stuck\n");
+        println!("| measurement | events/s | ratio |");
+        println!("|---|---:|---:|");
+        println!("| consumer alone (producer -> consumer) | {alone:.0} | 1.00× (reference) |");
+        println!(
+            "| same, beside a plugin that stopped reading its events | {beside:.0} | {:.2}× |",
+            beside / alone.max(1e-9)
+        );
+    }
+}
+
+fn print_startup(what: &str, times: Vec<Result<Duration, String>>) {
+    let mut ok: Vec<Duration> = times
+        .iter()
+        .filter_map(|t| t.as_ref().ok().copied())
+        .collect();
+    ok.sort();
+    match (
+        ok.get(ok.len() / 2),
+        times.iter().find_map(|t| t.as_ref().err()),
+    ) {
+        (Some(t), None) => println!("| {what} | {:.2} s | ok |", t.as_secs_f64()),
+        (_, Some(e)) => println!("| {what} | - | failed: {e} |"),
+        (None, None) => println!("| {what} | - | no run |"),
     }
 }
 

@@ -47,8 +47,12 @@ pub struct Bus {
     pub wait_for_external_ms: Option<u64>,
     pub max_pending: Option<usize>,
     pub buffer_limit: Option<usize>,
+    pub buffer_bytes: Option<usize>,
     pub stop_on_failure: Option<bool>,
     pub max_message_size: Option<i64>,
+    pub max_event_bytes: Option<usize>,
+    pub max_frames: Option<usize>,
+    pub max_request_bytes: Option<usize>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
@@ -317,6 +321,18 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
     }
     if let Some(n) = b.buffer_limit {
         engine.buffer_limit = n;
+    }
+    if let Some(n) = b.buffer_bytes {
+        engine.buffer_bytes = n;
+    }
+    if let Some(n) = b.max_event_bytes {
+        engine.max_event_bytes = n;
+    }
+    if let Some(n) = b.max_frames {
+        engine.max_frames = n;
+    }
+    if let Some(n) = b.max_request_bytes {
+        engine.max_request_bytes = n;
     }
     // Unlike App::new (0.2's default: the others keep running), a launched application stops
     // when a plugin fails for good: its processes are ours to stop, and the exit status says why.
@@ -687,6 +703,10 @@ mod tests {
             subscribe_port = 5560
             tcp_subscribers = "block"
             wait_for_external_ms = 2000
+            max_event_bytes = 10_000_000
+            max_frames = 100
+            max_request_bytes = 20_000_000
+            buffer_bytes = 1_000_000
 
             [[plugins]]
             name = "py"
@@ -717,6 +737,15 @@ mod tests {
         .unwrap();
         assert_eq!(c.engine.publish_port, 5559);
         assert_eq!(c.engine.tcp_subscribers, TcpSubscribers::Block);
+        assert_eq!(
+            (
+                c.engine.max_event_bytes,
+                c.engine.max_frames,
+                c.engine.max_request_bytes,
+                c.engine.buffer_bytes
+            ),
+            (10_000_000, 100, 20_000_000, 1_000_000)
+        );
         assert_eq!(c.plugins.len(), 2);
         let py = &c.plugins[0];
         assert_eq!(py.filters[1], Filter::bytes("0x0100", [1, 0]));
@@ -806,6 +835,11 @@ mod tests {
         assert!(e.contains("plugins[1].name: 'a' is declared twice"), "{e}");
         let e = parse_err("[bus]\ntcp_subscribers = \"sometimes\"\n");
         assert!(e.contains("bus.tcp_subscribers: 'sometimes'"), "{e}");
+        let e = parse_err("[bus]\nmax_frames = 1\n");
+        assert!(
+            e.contains("app.toml: bus: max_frames must be at least 2"),
+            "{e}"
+        );
         let e = parse_err("[bus]\nhigh_water_mark = 0\n");
         assert!(e.contains("app.toml: bus: high_water_mark"), "{e}");
         let e = parse_err("[bus]\nspeed = 3\n");

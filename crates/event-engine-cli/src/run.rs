@@ -72,7 +72,8 @@ enum Msg {
         index: usize,
         generation: u32,
     },
-    Signal,
+    /// SIGINT, SIGTERM or SIGHUP (its number).
+    Signal(i32),
     /// The grace period after the engine finished is over.
     Linger,
     GraceOver,
@@ -125,6 +126,8 @@ struct Runner {
     exited_tx: mpsc::Sender<launch::Exited>,
     shutting_down: bool,
     signalled: bool,
+    /// The first stopping signal received.
+    signal: Option<i32>,
     failed_processes: bool,
     stop_on_failure: bool,
     stop: event_engine::StopHandle,
@@ -375,10 +378,20 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
         });
     }
     {
+        // SIGINT (Ctrl-C), SIGTERM (docker stop, systemd, kill) and SIGHUP all stop the run; the
+        // exit status says which (130, 143, 129: 128 + the signal number, as a shell reports).
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
         let tx = tx.clone();
-        ctrlc::set_handler(move || {
-            let _ = tx.send(Msg::Signal);
-        })?;
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    if tx.send(Msg::Signal(signal)).is_err() {
+                        break;
+                    }
+                }
+            })?;
     }
     let procs = running
         .external_plugins()
@@ -414,6 +427,7 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
         exited_tx,
         shutting_down: false,
         signalled: false,
+        signal: None,
         failed_processes: false,
         stop_on_failure: config.engine.stop_on_failure,
         stop: running.stop_handle(),
@@ -441,14 +455,21 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
                     runner.start_process(index);
                 }
             }
-            Msg::Signal => {
+            Msg::Signal(signal) => {
                 if runner.signalled && !killed {
                     runner.say("second interrupt: killing every plugin process");
                     runner.kill_all();
                     killed = true;
                 }
+                if runner.signal.is_none() {
+                    runner.signal = Some(signal);
+                }
                 runner.signalled = true;
-                runner.say("interrupted: stopping");
+                runner.say(match signal {
+                    libc::SIGTERM => "terminated (SIGTERM): stopping",
+                    libc::SIGHUP => "hung up (SIGHUP): stopping",
+                    _ => "interrupted: stopping",
+                });
                 runner.shutdown();
             }
             Msg::GraceOver => {
@@ -505,8 +526,9 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
     }
     Ok(if failed {
         ExitCode::from(1)
-    } else if runner.signalled {
-        ExitCode::from(130)
+    } else if let Some(signal) = runner.signal {
+        // 128 + the first signal: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP.
+        ExitCode::from(u8::try_from(128 + signal).unwrap_or(130))
     } else {
         ExitCode::SUCCESS
     })

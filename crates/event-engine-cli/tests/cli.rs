@@ -222,7 +222,16 @@ fn pid_alive(pid: i32) -> bool {
 
 #[test]
 fn ctrl_c_stops_everything_and_leaves_no_child_process() {
-    let dir = tempdir("sigint");
+    a_signal_stops_everything(libc::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_stops_everything_and_exits_with_143() {
+    a_signal_stops_everything(libc::SIGTERM, 143);
+}
+
+fn a_signal_stops_everything(signal: i32, code: i32) {
+    let dir = tempdir(&format!("signal-{signal}"));
     let toml = format!(
         "[[plugins]]\nname = \"blocker\"\n[plugins.run]\n{}\ngrace_period_ms = 2000\n",
         child_command("block")
@@ -239,11 +248,11 @@ fn ctrl_c_stops_everything_and_leaves_no_child_process() {
     }
     let pid = pid.expect("the plugin printed its pid");
     assert!(pid_alive(pid));
-    // SAFETY: sends SIGINT to the CLI we started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    // SAFETY: sends the signal to the CLI we started.
+    unsafe { libc::kill(child.id() as i32, signal) };
     let started = Instant::now();
     let status = wait_with_deadline(&mut child);
-    assert_eq!(status.code(), Some(130));
+    assert_eq!(status.code(), Some(code));
     assert!(started.elapsed() < Duration::from_secs(10));
     let until = Instant::now() + Duration::from_secs(5);
     while pid_alive(pid) {
@@ -361,6 +370,83 @@ fn pub_without_an_engine_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no engine answered"));
     let out = Command::new(bin()).args(["stats"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("say where the engine is"));
+}
+
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// Finding 5: with every file descriptor taken by idle connections, the engine does not spin,
+/// says so once, keeps serving connected clients and recovers when descriptors free up.
+#[test]
+fn out_of_descriptors_the_engine_neither_spins_nor_stops_serving() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempdir("nofile");
+    let app = dir.join("app.toml");
+    let ready = dir.join("ready.json");
+    std::fs::write(
+        &app,
+        "[[plugins]]\nname = \"victim\"\n[[plugins]]\nname = \"other\"\n",
+    )
+    .unwrap();
+    let mut cmd = Command::new(bin());
+    cmd.arg("run")
+        .arg(&app)
+        .arg("--ready-file")
+        .arg(&ready)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit only changes the child's own limits before it runs.
+    unsafe {
+        cmd.pre_exec(|| {
+            let l = libc::rlimit {
+                rlim_cur: 200,
+                rlim_max: 200,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &l);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
+    wait_for_file(&ready);
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(&ready).unwrap()).unwrap();
+    let port = |name: &str| info["plugins"][name]["port"].as_u64().unwrap() as u16;
+    // A client connected before the descriptors run out.
+    let mut early = Client::connect_port("127.0.0.1", port("other")).unwrap();
+    early.hello().unwrap();
+    let mut idle = Vec::new();
+    for _ in 0..260 {
+        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port("victim"))) {
+            idle.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (t0, c0) = (Instant::now(), cpu_ticks(child.id()));
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let cpu = (cpu_ticks(child.id()) - c0) as f64 / hz / t0.elapsed().as_secs_f64();
+    assert!(cpu < 0.5, "the engine used {:.0} % CPU", cpu * 100.0);
+    // The connected client is still served.
+    early.stats().unwrap();
+    // Descriptors free up: a new client is served again.
+    idle.clear();
+    let mut late = Client::connect_port("127.0.0.1", port("victim")).unwrap();
+    late.hello().unwrap();
+    late.quit().unwrap();
+    early.quit().unwrap();
+    let status = wait_with_deadline(&mut child);
+    let (_, _, stderr) = output(child);
+    assert!(status.success(), "{stderr}");
+    let said = stderr.matches("no file descriptor left").count();
+    assert!((1..=3).contains(&said), "said {said} times: {stderr}");
 }
 
 #[test]

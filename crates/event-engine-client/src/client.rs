@@ -657,7 +657,9 @@ impl Client {
         self.publish_batch([event]).map(|_| ())
     }
 
-    /// Publishes events in one round trip, in order; returns how many.
+    /// Publishes events in one round trip, in order; returns how many. Events that add up to
+    /// more than the engine's default request size ([`wire::DEFAULT_MAX_REQUEST_BYTES`]) go in
+    /// several round trips, in order; if one fails, the events before it are published.
     pub fn publish_batch<I, B>(&mut self, events: I) -> Result<usize>
     where
         I: IntoIterator<Item = B>,
@@ -683,6 +685,25 @@ impl Client {
         if self.options.protocol == Protocol::V1 {
             return self.v1_publish(&events);
         }
+        let mut published = 0;
+        let mut start = 0;
+        while start < events.len() {
+            let mut end = start + 1;
+            let mut bytes = events[start].as_ref().len();
+            while end < events.len()
+                && bytes + events[end].as_ref().len() <= wire::DEFAULT_MAX_REQUEST_BYTES
+            {
+                bytes += events[end].as_ref().len();
+                end += 1;
+            }
+            published += self.publish_request(&events[start..end])?;
+            start = end;
+        }
+        Ok(published)
+    }
+
+    /// One `publish` request of `events`.
+    fn publish_request<B: AsRef<[u8]>>(&mut self, events: &[B]) -> Result<usize> {
         let request = Request::PublishBatch(events.iter().map(AsRef::as_ref).collect());
         let reply = self.send_request(request, Kind::Once, self.options.publish_timeout)?;
         let n = match Self::expect(reply, "published")? {

@@ -19,6 +19,15 @@ pub struct Hello {
     pub max_batch: u32,
     /// Most events that may be delivered and not yet acknowledged.
     pub max_pending: u64,
+    /// Largest event the engine accepts, in bytes (0: not said, an engine before these limits).
+    #[serde(default)]
+    pub max_event_bytes: u64,
+    /// Most frames in one request (0: not said).
+    #[serde(default)]
+    pub max_frames: u64,
+    /// Most bytes in one request, all frames together (0: not said).
+    #[serde(default)]
+    pub max_request_bytes: u64,
 }
 
 /// A subscription filter as it appears in `hello`: its bytes in hex, and as text when they are
@@ -79,6 +88,10 @@ pub struct Stats {
     /// the stats of engines before 0.3.1 (read as 0).
     #[serde(default)]
     pub connections: u64,
+    /// Client connections dropped because their unread replies filled their queue (absent from
+    /// older engines: 0).
+    #[serde(default)]
+    pub dropped_connections: u64,
 }
 
 /// Lower-case hex of `bytes`.

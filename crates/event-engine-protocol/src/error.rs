@@ -26,11 +26,14 @@ pub enum ErrorCode {
     PendingFull = 8,
     /// The request had no empty delimiter frame (a DEALER client without the REQ envelope).
     MissingDelimiter = 9,
+    /// An event or a request over the engine's limits (`max_event_bytes`, `max_frames`,
+    /// `max_request_bytes`; see the `hello` reply).
+    TooLarge = 10,
 }
 
 impl ErrorCode {
     /// All codes, in numeric order.
-    pub const ALL: [ErrorCode; 9] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::EmptyMessage,
         ErrorCode::MultipartMessage,
         ErrorCode::NotUtf8,
@@ -40,6 +43,7 @@ impl ErrorCode {
         ErrorCode::BadSequence,
         ErrorCode::PendingFull,
         ErrorCode::MissingDelimiter,
+        ErrorCode::TooLarge,
     ];
 
     /// The code as it appears on the wire, e.g. `unknown_command`.
@@ -54,6 +58,7 @@ impl ErrorCode {
             ErrorCode::BadSequence => "bad_sequence",
             ErrorCode::PendingFull => "pending_full",
             ErrorCode::MissingDelimiter => "missing_delimiter",
+            ErrorCode::TooLarge => "too_large",
         }
     }
 

@@ -51,6 +51,9 @@ pub const PROTOCOL_VERSION: u32 = 2;
 pub const MAX_BATCH: u32 = 65_536;
 /// Largest `timeout_ms` accepted by `recv` (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
+/// The engine's default `max_request_bytes` (and `max_event_bytes`): 64 MiB. Clients split a
+/// batch whose events add up to more into several `publish` requests.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
 
 mod document;
 pub mod endpoint;

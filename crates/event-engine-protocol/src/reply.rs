@@ -346,6 +346,9 @@ mod tests {
             subscriptions: vec![crate::Filter::from_bytes(b"TypeA")],
             max_batch: crate::MAX_BATCH,
             max_pending: 9,
+            max_event_bytes: 64,
+            max_frames: 3,
+            max_request_bytes: 64,
         };
         let stats = Stats {
             name: "p".into(),

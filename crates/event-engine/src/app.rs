@@ -10,7 +10,7 @@ use log::{info, warn};
 use crate::bus::{self, Bus, BusCounters};
 use crate::config::{EngineConfig, TcpSubscribers};
 use crate::errors::EngineError;
-use crate::external::{Counters, PluginInfo, Served};
+use crate::external::{Counters, PluginInfo, RequestLimits, Served};
 use crate::gate::Gate;
 use crate::plugins::{ExternalPlugin, Plugin};
 use crate::ports;
@@ -194,8 +194,26 @@ impl App {
                 config.bind_address_origin()
             );
         }
-        let ctx = EngineContext::new()?;
-        let bus = Bus::bind(
+        let nofile = zmqx::raise_nofile_limit();
+        let max_sockets = sockets_needed(self.plugins.len(), self.external_plugins.len());
+        let ceiling = EngineContext::socket_ceiling();
+        if max_sockets > ceiling {
+            return Err(EngineError::Config(format!(
+                "{} plugins need about {max_sockets} ZeroMQ sockets, more than libzmq allows in \
+                 one context (ZMQ_SOCKET_LIMIT {ceiling})",
+                self.plugins.len() + self.external_plugins.len()
+            )));
+        }
+        if let Some(limit) = nofile {
+            if (max_sockets as u64) + 64 > limit {
+                warn!(
+                    "{max_sockets} ZeroMQ sockets need as many file descriptors, and the process \
+                     may open only {limit} (RLIMIT_NOFILE, hard limit reached): start-up may fail"
+                );
+            }
+        }
+        let ctx = EngineContext::with_max_sockets(max_sockets)?;
+        let mut bus = Bus::bind(
             &ctx,
             &config,
             self.plugins.len() + self.external_plugins.len(),
@@ -219,6 +237,7 @@ impl App {
             prepared.add(
                 &ctx,
                 &config,
+                max_sockets,
                 described,
                 None,
                 Body::Internal(Arc::clone(plugin)),
@@ -241,8 +260,9 @@ impl App {
                 .map_err(|e| setup_error(&name, id, e))?;
             let port =
                 crate::config::port(port_value, &format!("port of external plugin '{name}'"))?;
-            let router = external_socket(&ctx, &config)
-                .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
+            let router = external_socket(&ctx, &config).map_err(|e| {
+                setup_error(&name, id, describe_socket_error("socket", e, max_sockets))
+            })?;
             // Watched from before it binds, so that no connection goes unseen.
             let monitor = ports::monitor(&ctx, &router, index)
                 .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
@@ -255,6 +275,7 @@ impl App {
                     }
                 })?;
             info!("external plugin {name} served on {endpoint}");
+            let listener_endpoint = endpoint.clone();
             externals.push(ExternalEndpoint {
                 name: name.clone(),
                 id,
@@ -281,10 +302,13 @@ impl App {
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
                 port: bound,
+                limits: RequestLimits::of(&config),
+                endpoint: Some(listener_endpoint),
             };
             prepared.add(
                 &ctx,
                 &config,
+                max_sockets,
                 described,
                 Some(plugin_counters),
                 Body::External { router, served },
@@ -292,11 +316,11 @@ impl App {
         }
         let Prepared {
             plugins: metas,
-            filters,
             sync_names,
             threads: pending_threads,
         } = prepared;
         warn_duplicate_names(&metas);
+        bus.name_plugins(metas.iter().map(|m| m.name.clone()).collect());
 
         let stop = Arc::new(StopState {
             ctx: Arc::clone(&ctx),
@@ -318,7 +342,7 @@ impl App {
             let bus_counters = Arc::clone(&bus_counters);
             std::thread::Builder::new()
                 .name("ee-forwarder".into())
-                .spawn(move || bus.forward(filters, topics, synced_tx, &bus_counters))
+                .spawn(move || bus.forward(topics, synced_tx, &bus_counters))
                 .map_err(|e| EngineError::Internal(format!("could not spawn the forwarder: {e}")))?
         };
         let mut threads = Vec::new();
@@ -388,8 +412,6 @@ impl App {
 #[derive(Default)]
 struct Prepared {
     plugins: Vec<PluginMeta>,
-    /// Each plugin's subscriptions, in plugin order (the forwarder's view of who an event is for).
-    filters: Vec<Vec<Vec<u8>>>,
     /// Sync topic -> plugin name.
     sync_names: HashMap<Vec<u8>, String>,
     threads: Vec<PluginThread>,
@@ -402,6 +424,7 @@ impl Prepared {
         &mut self,
         ctx: &EngineContext,
         config: &EngineConfig,
+        max_sockets: usize,
         (name, id, filters): Described,
         counters: Option<Arc<Counters>>,
         body: Body,
@@ -409,8 +432,7 @@ impl Prepared {
         let index = self.plugins.len();
         let sync_topic = sync_topic(index);
         let (push, sub) = plugin_sockets(ctx, config, index, &filters, &sync_topic)
-            .map_err(|e| setup_error(&name, id, format!("socket: {e}")))?;
-        self.filters.push(filters);
+            .map_err(|e| setup_error(&name, id, describe_socket_error("socket", e, max_sockets)))?;
         self.sync_names.insert(sync_topic.clone(), name.clone());
         self.plugins.push(PluginMeta {
             name: name.clone(),
@@ -490,7 +512,7 @@ fn plugin_sockets(
     let sub = ctx.socket(zmq::SUB)?;
     sub.set_rcvhwm(config.high_water_mark)?;
     sub.set_linger(0)?;
-    sub.connect(bus::INPROC_OUT)?;
+    sub.connect(&bus::output_endpoint(index))?;
     for f in filters {
         sub.set_subscribe(f)?;
     }
@@ -504,13 +526,48 @@ fn external_socket(ctx: &EngineContext, config: &EngineConfig) -> Result<zmq::So
     router.set_router_mandatory(true)?;
     router.set_linger(200)?;
     router.set_sndhwm(config.high_water_mark.max(1000))?;
-    // Notice dead peers even when no TCP reset arrives.
-    router.set_heartbeat_ivl(2_000)?;
-    router.set_heartbeat_timeout(10_000)?;
-    if let Some(n) = config.max_message_size {
-        router.set_maxmsgsize(n)?;
-    }
+    // No ZMTP heartbeats: with them on, libzmq 4.3.4 aborts the process when a peer whose input
+    // is stopped (its requests fill their queue) disconnects: the heartbeat timer writes to a
+    // connection already marked broken (`!_io_error`, stream_engine_base.cpp:331; libzmq issue
+    // 4841). The kernel's TCP keepalive notices dead peers instead, with no timer in libzmq.
+    router.set_heartbeat_ivl(0)?;
+    router.set_tcp_keepalive(1)?;
+    router.set_tcp_keepalive_idle(10)?;
+    router.set_tcp_keepalive_intvl(2)?;
+    router.set_tcp_keepalive_cnt(5)?;
+    router.set_maxmsgsize(config.frame_limit())?;
     Ok(router)
+}
+
+/// ZeroMQ sockets an application of `internal` and `external` plugins may open: per plugin its
+/// two sockets and the bus's two; per external plugin its port, a monitor for
+/// `wait_for_external` and one for the listener guard (each monitor is two sockets); the bus;
+/// and room for the sockets plugins make themselves on the engine's context.
+pub(crate) fn sockets_needed(internal: usize, external: usize) -> usize {
+    let plugins = internal + external;
+    2 * plugins + bus::sockets_needed(plugins) + 5 * external + 64
+}
+
+/// A socket-creation error, saying which limit it hit when it is `EMFILE`.
+fn describe_socket_error(what: &str, e: zmq::Error, max_sockets: usize) -> String {
+    if e != zmq::Error::EMFILE {
+        return format!("{what}: {e}");
+    }
+    let limit = zmqx::nofile_limit();
+    let open = std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count() as u64)
+        .ok();
+    match (open, limit) {
+        (Some(open), Some(limit)) if open + 16 >= limit => format!(
+            "{what}: {e}: the process has no file descriptor left ({open} open, RLIMIT_NOFILE \
+             {limit}; every ZeroMQ socket and every TCP connection takes one): raise the limit \
+             (ulimit -n) or run fewer plugins"
+        ),
+        _ => format!(
+            "{what}: {e}: the context's ZeroMQ socket limit is reached (ZMQ_MAX_SOCKETS \
+             {max_sockets}; plugins that make sockets on the engine's context count too)"
+        ),
+    }
 }
 
 /// True for an address only this host can reach (127.0.0.0/8, ::1).

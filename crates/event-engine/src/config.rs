@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use crate::errors::EngineError;
 
+const MIB: usize = 1024 * 1024;
+
 /// The environment variable that [`EngineConfig::new`] (and so `App::new`) takes the bind
 /// address from when it is set, e.g. `EE_BIND_ADDRESS=0.0.0.0` in a container whose plugins
 /// connect from other containers. An address given in code or in `app.toml` wins over it.
@@ -68,13 +70,24 @@ pub struct EngineConfig {
     pub wait_for_external: Option<Duration>,
     /// Most events an external plugin may hold delivered but unacknowledged.
     pub max_pending: usize,
-    /// Most events held aside in memory, in three places: by each external plugin's engine
-    /// thread for its process (events taken off the bus that the process has not asked for yet,
-    /// e.g. while it is not connected; when full, the bus waits for that plugin, and the engine
-    /// warns), by the same thread while it waits to publish, and by the forwarder for a full
-    /// subscriber. This is what keeps a plugin that consumes and publishes from deadlocking with
-    /// the bus. Lower it when events are large.
+    /// Most events held aside in memory: by each external plugin's engine thread for its
+    /// process (events taken off the bus that the process has not asked for yet, e.g. while it is
+    /// not connected; when full, the bus waits for that plugin, and the engine warns), by the
+    /// same thread while it waits to publish, and by the forwarder for one plugin whose queue is
+    /// full (its own buffer; see `docs/architecture.md`): when that buffer is full, the
+    /// publishers of events for that plugin wait, and nobody else. Lower it when events are large.
     pub buffer_limit: usize,
+    /// Most bytes the forwarder holds for one plugin whose queue is full (an empty buffer still
+    /// takes one event of any size).
+    pub buffer_bytes: usize,
+    /// Largest event, in bytes (all frames together), accepted from a network client: larger
+    /// ones get an error reply (protocol v1/v2) or are dropped and counted (TCP publish port).
+    pub max_event_bytes: usize,
+    /// Most frames in one request of an external plugin (a v2 `publish` of N events has N + 1).
+    pub max_frames: usize,
+    /// Most bytes in one request of an external plugin (all frames together). A single frame
+    /// larger than this cannot even be read: ZeroMQ closes that connection.
+    pub max_request_bytes: usize,
     /// On the first plugin failure, stop every other plugin. Default false, as in event-engine
     /// 0.2: the others keep running, the failure is logged when it happens, and `run()` reports
     /// it once they are done (`docs/architecture.md` says why).
@@ -83,7 +96,8 @@ pub struct EngineConfig {
     /// `run()` waits for plugins to return from `start()`. A plugin still running then (one that
     /// retries for ever on `ETERM`) is reported as failed and left running (default 2 s).
     pub stop_grace: Duration,
-    /// Largest message accepted from a TCP peer, in bytes; larger ones disconnect the peer.
+    /// Largest frame accepted from a TCP peer, in bytes; larger ones disconnect the peer
+    /// (`ZMQ_MAXMSGSIZE`). Default (`None`): `max_request_bytes`.
     pub max_message_size: Option<i64>,
 }
 
@@ -101,10 +115,21 @@ impl EngineConfig {
             wait_for_external: None,
             max_pending: 100_000,
             buffer_limit: 100_000,
+            buffer_bytes: 64 * MIB,
             stop_on_failure: false,
             stop_grace: Duration::from_secs(2),
+            max_event_bytes: 64 * MIB,
+            max_frames: 65_537,
+            max_request_bytes: 64 * MIB,
             max_message_size: None,
         }
+    }
+
+    /// The largest frame a TCP peer may send (`ZMQ_MAXMSGSIZE` of every TCP socket).
+    pub(crate) fn frame_limit(&self) -> i64 {
+        self.max_message_size.unwrap_or_else(|| {
+            i64::try_from(self.max_request_bytes.max(self.max_event_bytes)).unwrap_or(i64::MAX)
+        })
     }
 
     /// Where `bind_address` came from, for messages: the environment, the default, or the
@@ -141,8 +166,19 @@ impl EngineConfig {
                 self.high_water_mark
             ));
         }
-        if self.max_pending < 1 || self.buffer_limit < 1 {
-            return bad("max_pending and buffer_limit must be at least 1".to_string());
+        if self.max_pending < 1 || self.buffer_limit < 1 || self.buffer_bytes < 1 {
+            return bad(
+                "max_pending, buffer_limit and buffer_bytes must be at least 1".to_string(),
+            );
+        }
+        if self.max_event_bytes < 1 || self.max_request_bytes < 1 {
+            return bad("max_event_bytes and max_request_bytes must be at least 1".to_string());
+        }
+        if self.max_frames < 2 {
+            return bad(format!(
+                "max_frames must be at least 2 (a command and one event; got {})",
+                self.max_frames
+            ));
         }
         if self.setup_timeout.is_zero() {
             return bad("setup_timeout must be longer than zero".to_string());

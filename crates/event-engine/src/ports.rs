@@ -31,7 +31,9 @@ pub(crate) fn monitor(
     index: usize,
 ) -> Result<zmq::Socket, zmq::Error> {
     let address = format!("inproc://ee-monitor-{index}");
-    let events = zmq::SocketEvent::ACCEPTED as i32 | zmq::SocketEvent::DISCONNECTED as i32;
+    let events = zmq::SocketEvent::ACCEPTED as i32
+        | zmq::SocketEvent::DISCONNECTED as i32
+        | zmq::SocketEvent::ACCEPT_FAILED as i32;
     router.monitor(&address, events)?;
     let socket = ctx.socket(zmq::PAIR)?;
     socket.set_linger(0)?;
@@ -104,6 +106,18 @@ fn note(port: &Watched, frames: &[Vec<u8>], on_accept: impl FnOnce()) {
         return;
     };
     let connections = &port.counters.connections;
+    if event == zmq::SocketEvent::ACCEPT_FAILED as u16 {
+        // The value is the errno; out of descriptors, the plugin's thread closes the port for a
+        // while (libzmq would retry the accept at once, for ever).
+        let errno = frames
+            .first()
+            .and_then(|f| f.get(2..6))
+            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+        if matches!(errno, Some(e) if e == libc::EMFILE || e == libc::ENFILE) {
+            port.counters.accept_failed.store(true, Ordering::Relaxed);
+        }
+        return;
+    }
     if event == zmq::SocketEvent::ACCEPTED as u16 {
         connections.fetch_add(1, Ordering::Relaxed);
         debug!("external plugin {}: a process connected", port.name);

@@ -60,6 +60,9 @@ pub struct RunReport {
     /// Events still queued at shutdown for a socket that a plugin kept after its `start`
     /// returned (0 unless a plugin leaks its subscription socket).
     pub undeliverable: u64,
+    /// Messages the bus refused: multi-part or empty ones, and events too large from the TCP
+    /// publish port (each kind is also logged once).
+    pub refused: u64,
     /// True when [`crate::StopHandle::stop`] ended the run.
     pub stop_requested: bool,
     /// From the start of `run` to the end of shutdown.

@@ -38,6 +38,11 @@ pub struct EngineStats {
     pub events_forwarded: u64,
     /// Events skipped for slow TCP subscribers so far.
     pub tcp_dropped: u64,
+    /// Messages the bus refused so far: multi-part or empty ones, and events too large from the
+    /// TCP publish port (`docs/protocol.md`).
+    pub refused: u64,
+    /// Events waiting in the forwarder's per-plugin buffers right now.
+    pub buffered: u64,
     /// Protocol counters of every external plugin.
     pub external_plugins: Vec<wire::Stats>,
 }
@@ -170,6 +175,8 @@ impl RunningApp {
         EngineStats {
             events_forwarded: self.bus.forwarded.load(Ordering::Relaxed),
             tcp_dropped: self.bus.tcp_dropped.load(Ordering::Relaxed),
+            refused: self.bus.refused.load(Ordering::Relaxed),
+            buffered: self.bus.buffered.load(Ordering::Relaxed),
             external_plugins: self
                 .counters
                 .iter()

@@ -477,6 +477,7 @@ impl Supervisor {
             events_forwarded: self.bus.forwarded.load(Ordering::Relaxed),
             tcp_dropped: self.bus.tcp_dropped.load(Ordering::Relaxed),
             undeliverable: self.bus.undeliverable.load(Ordering::Relaxed),
+            refused: self.bus.refused.load(Ordering::Relaxed),
             stop_requested: self.stop.requested.load(Ordering::SeqCst),
             duration: self.started.elapsed(),
         };

@@ -7,11 +7,11 @@
 //!   instead of losing the event.
 
 use std::os::raw::{c_int, c_void};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use log::warn;
+use log::{debug, info, warn};
 
 /// A libzmq context owned by one running application.
 ///
@@ -28,17 +28,46 @@ unsafe impl Send for EngineContext {}
 unsafe impl Sync for EngineContext {}
 
 impl EngineContext {
-    /// A new context.
+    /// A new context with libzmq's default socket limit (1023).
+    #[cfg(test)]
     pub(crate) fn new() -> Result<Arc<Self>, zmq::Error> {
+        Self::with_max_sockets(zmq_sys::ZMQ_MAX_SOCKETS_DFLT as usize)
+    }
+
+    /// A new context whose sockets may number `max_sockets` (`ZMQ_MAX_SOCKETS`; libzmq's default
+    /// of 1023 is two or three hundred plugins). Fails with `EINVAL` beyond libzmq's own ceiling
+    /// (`ZMQ_SOCKET_LIMIT`).
+    pub(crate) fn with_max_sockets(max_sockets: usize) -> Result<Arc<Self>, zmq::Error> {
         // SAFETY: plain constructor; a null result is handled.
         let raw = unsafe { zmq_sys::zmq_ctx_new() };
         if raw.is_null() {
             return Err(last_error());
         }
-        Ok(Arc::new(EngineContext {
+        let ctx = EngineContext {
             raw,
             terminated: AtomicBool::new(false),
-        }))
+        };
+        let max = c_int::try_from(max_sockets).unwrap_or(c_int::MAX);
+        // SAFETY: `raw` is a live context with no socket yet, as zmq_ctx_set(3) requires for
+        // ZMQ_MAX_SOCKETS.
+        if unsafe { zmq_sys::zmq_ctx_set(raw, zmq_sys::ZMQ_MAX_SOCKETS as c_int, max) } == -1 {
+            return Err(last_error());
+        }
+        Ok(Arc::new(ctx))
+    }
+
+    /// The most sockets libzmq allows in one context (`ZMQ_SOCKET_LIMIT`).
+    pub(crate) fn socket_ceiling() -> usize {
+        // SAFETY: a throwaway context, read and terminated at once.
+        unsafe {
+            let raw = zmq_sys::zmq_ctx_new();
+            if raw.is_null() {
+                return zmq_sys::ZMQ_MAX_SOCKETS_DFLT as usize;
+            }
+            let n = zmq_sys::zmq_ctx_get(raw, zmq_sys::ZMQ_SOCKET_LIMIT as c_int);
+            zmq_sys::zmq_ctx_term(raw);
+            usize::try_from(n).unwrap_or(zmq_sys::ZMQ_MAX_SOCKETS_DFLT as usize)
+        }
     }
 
     /// A new socket of this context.
@@ -128,6 +157,197 @@ pub(crate) fn set_nodrop(socket: &mut zmq::Socket) -> Result<(), zmq::Error> {
         return Err(last_error());
     }
     Ok(())
+}
+
+/// Watches a bound TCP socket for failed accepts. When the process runs out of file
+/// descriptors, libzmq's listener cannot accept the waiting connection and retries it at once, for
+/// ever (a busy loop in the I/O thread). The guard notices the first failure through the socket's
+/// monitor, says so once, closes the listener (connected clients keep working; new ones are
+/// refused and retry, as ZeroMQ clients do) and binds it again every [`LISTENER_RETRY`] until it
+/// can.
+pub(crate) struct ListenerGuard {
+    /// The socket's monitor, when the guard reads it itself (the bus's ports); the external
+    /// plugins' ports are watched by the port monitor, which raises a flag instead.
+    monitor: Option<zmq::Socket>,
+    what: String,
+    endpoint: String,
+    /// When the listener was closed, and when to try to bind it again.
+    closed: Option<(Instant, Instant)>,
+    warned: bool,
+}
+
+/// How long a listener closed by a [`ListenerGuard`] stays closed before the next try.
+pub(crate) const LISTENER_RETRY: Duration = Duration::from_millis(1000);
+
+static GUARDS: AtomicUsize = AtomicUsize::new(0);
+
+impl ListenerGuard {
+    /// Starts watching `socket`, bound at `endpoint` (`what` names it in messages). Must be
+    /// called, and used, on the thread that owns `socket`.
+    pub(crate) fn new(
+        ctx: &EngineContext,
+        socket: &zmq::Socket,
+        what: &str,
+        endpoint: &str,
+    ) -> Result<ListenerGuard, zmq::Error> {
+        let address = format!(
+            "inproc://ee-guard-{}",
+            GUARDS.fetch_add(1, Ordering::Relaxed)
+        );
+        socket.monitor(&address, zmq_sys::ZMQ_EVENT_ACCEPT_FAILED as i32)?;
+        let monitor = ctx.socket(zmq::PAIR)?;
+        monitor.set_linger(0)?;
+        monitor.connect(&address)?;
+        Ok(ListenerGuard {
+            monitor: Some(monitor),
+            what: what.to_string(),
+            endpoint: endpoint.to_string(),
+            closed: None,
+            warned: false,
+        })
+    }
+
+    /// A guard told of failed accepts by [`ListenerGuard::check_flag`] (someone else reads the
+    /// socket's monitor).
+    pub(crate) fn with_flag(what: &str, endpoint: &str) -> ListenerGuard {
+        ListenerGuard {
+            monitor: None,
+            what: what.to_string(),
+            endpoint: endpoint.to_string(),
+            closed: None,
+            warned: false,
+        }
+    }
+
+    /// The item to poll (readable when the monitor has an event; never for a flag guard).
+    pub(crate) fn poll_item(&self) -> zmq::PollItem<'_> {
+        match &self.monitor {
+            Some(m) => m.as_poll_item(zmq::POLLIN),
+            None => zmq::PollItem::from_fd(-1, zmq::PollEvents::empty()),
+        }
+    }
+
+    /// While the listener is closed: milliseconds until the next try to bind it.
+    pub(crate) fn retry_in_ms(&self) -> Option<i64> {
+        self.closed.map(|(_, at)| {
+            let left = at.saturating_duration_since(Instant::now());
+            i64::try_from(left.as_millis()).unwrap_or(i64::MAX).max(1)
+        })
+    }
+
+    /// For a flag guard: `failed` says an accept failed for lack of descriptors since the last
+    /// call; handles it and the retry timer.
+    pub(crate) fn check_flag(&mut self, socket: &zmq::Socket, failed: bool) {
+        self.handle(socket, failed.then_some(libc::EMFILE));
+    }
+
+    /// Handles the monitor's events (`readable`: its poll item was) and the retry timer.
+    pub(crate) fn check(&mut self, socket: &zmq::Socket, readable: bool) {
+        let mut failed = None;
+        if let (true, Some(monitor)) = (readable, &self.monitor) {
+            while let Ok(frames) = monitor.recv_multipart(zmq::DONTWAIT) {
+                let errno = frames
+                    .first()
+                    .and_then(|f| f.get(2..6))
+                    .map(|b| i32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                if let Some(e) = errno {
+                    failed = Some(e);
+                }
+            }
+        }
+        self.handle(socket, failed);
+    }
+
+    fn handle(&mut self, socket: &zmq::Socket, failed: Option<i32>) {
+        if let Some(errno) = failed {
+            let out_of_descriptors = errno == libc::EMFILE || errno == libc::ENFILE;
+            if out_of_descriptors && self.closed.is_none() {
+                if !self.warned {
+                    warn!(
+                        "{} cannot accept connections: the process has no file descriptor left \
+                         (RLIMIT_NOFILE {}); it stops listening until descriptors free up, \
+                         connected clients keep working (said once)",
+                        self.what,
+                        nofile_limit().map_or("unknown".into(), |l| l.to_string())
+                    );
+                    self.warned = true;
+                }
+                if let Err(e) = socket.unbind(&self.endpoint) {
+                    debug!("could not close {} ({e})", self.endpoint);
+                }
+                let now = Instant::now();
+                self.closed = Some((now, now + LISTENER_RETRY));
+            }
+        }
+        if let Some((since, at)) = self.closed {
+            if Instant::now() >= at {
+                match socket.bind(&self.endpoint) {
+                    Ok(()) => {
+                        info!(
+                            "{} listens again on {} (closed {:.1?})",
+                            self.what,
+                            self.endpoint,
+                            since.elapsed()
+                        );
+                        self.closed = None;
+                    }
+                    Err(e) => {
+                        debug!("{} still cannot listen ({e})", self.what);
+                        self.closed = Some((since, Instant::now() + LISTENER_RETRY));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Ends the TCP connection on descriptor `fd` (from [`Frame::source_fd`]): libzmq sees the
+/// connection close and cleans up as for any peer that left. The descriptor stays libzmq's.
+pub(crate) fn shutdown_connection(fd: i32) {
+    if fd >= 0 {
+        // SAFETY: shutdown(2) on a descriptor only changes the connection's state; it never
+        // frees the descriptor, which libzmq closes when it sees the connection end.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
+/// The soft `RLIMIT_NOFILE` of this process.
+pub(crate) fn nofile_limit() -> Option<u64> {
+    let mut l = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) } == 0 {
+        Some(l.rlim_cur)
+    } else {
+        None
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit (once per process). Returns the soft limit
+/// in force afterwards.
+pub(crate) fn raise_nofile_limit() -> Option<u64> {
+    static RAISED: std::sync::Once = std::sync::Once::new();
+    RAISED.call_once(|| {
+        let mut l = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit read and write the struct we own.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut l) == 0 && l.rlim_cur < l.rlim_max {
+                let old = l.rlim_cur;
+                l.rlim_cur = l.rlim_max;
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &l) == 0 {
+                    debug!("raised RLIMIT_NOFILE from {old} to {}", l.rlim_max);
+                }
+            }
+        }
+    });
+    nofile_limit()
 }
 
 /// The libzmq constant of a socket type (`zmq::SocketType::to_raw` is private).
@@ -224,6 +444,17 @@ impl Frame {
             };
         }
         Ok(true)
+    }
+
+    /// The file descriptor of the TCP connection this frame came from (`ZMQ_SRCFD`), or -1.
+    pub(crate) fn source_fd(&self) -> i32 {
+        // SAFETY: reads a property of the message we own.
+        unsafe {
+            zmq_sys::zmq_msg_get(
+                &self.msg,
+                2 /* ZMQ_SRCFD, deprecated in libzmq but served by 4.3 */ as c_int,
+            )
+        }
     }
 
     /// Another frame with the same bytes (shared, not copied, when they are large).

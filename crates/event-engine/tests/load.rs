@@ -113,3 +113,47 @@ fn slow_consumer_loses_nothing() {
         .run()
         .unwrap();
 }
+
+/// A TCP subscriber in `Block` mode gets every event, including those still buffered for it when
+/// the last plugin finishes.
+#[test]
+fn a_blocking_tcp_subscriber_gets_every_event_after_the_plugins_are_done() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const N: u64 = 50_000;
+    let go = Arc::new(AtomicBool::new(false));
+    let g = Arc::clone(&go);
+    let producer = FnPlugin::new("producer", move |pub_socket, _| {
+        while !g.load(Ordering::SeqCst) {
+            pub_socket.send(&b"Outprobe"[..], 0)?;
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        for i in 0..N {
+            pub_socket.send(format!("Out{i}").as_bytes(), 0)?;
+        }
+        Ok(())
+    });
+    let app = App::new(0, 0)
+        .tcp_subscribers(event_engine::TcpSubscribers::Block)
+        .with_plugin(producer)
+        .start()
+        .unwrap();
+    let ctx = zmq::Context::new();
+    let sub = ctx.socket(zmq::SUB).unwrap();
+    sub.set_rcvtimeo(20_000).unwrap();
+    sub.connect(app.subscribe_endpoint()).unwrap();
+    sub.set_subscribe(b"Out").unwrap();
+    while sub.recv_bytes(0).unwrap() != b"Outprobe" {}
+    go.store(true, Ordering::SeqCst);
+    let mut next = 0;
+    while next < N {
+        let e = sub.recv_bytes(0).expect("every event arrives");
+        if e != b"Outprobe" {
+            assert_eq!(e, format!("Out{next}").into_bytes());
+            next += 1;
+        }
+    }
+    let report = app.wait().unwrap();
+    report.result().unwrap();
+    assert_eq!(report.tcp_dropped, 0);
+}

@@ -14,7 +14,8 @@
 
 mod window;
 
-use std::collections::VecDeque;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +25,7 @@ use log::{debug, info, warn};
 use uuid::Uuid;
 
 use crate::errors::EngineError;
+use crate::zmqx::{Frame, ListenerGuard};
 use window::Window;
 
 /// What the protocol needs to know about the plugin it serves: what the supervisor read from
@@ -47,6 +49,10 @@ pub(crate) struct Counters {
     sessions: AtomicU64,
     /// TCP connections open to the plugin's port (kept by the engine's port monitor).
     pub(crate) connections: AtomicU64,
+    dropped_connections: AtomicU64,
+    /// Set by the port monitor when the port could not accept a connection for lack of file
+    /// descriptors; the plugin's thread then closes the port for a while (`ListenerGuard`).
+    pub(crate) accept_failed: std::sync::atomic::AtomicBool,
 }
 
 impl Counters {
@@ -63,6 +69,7 @@ impl Counters {
             errors: get(&self.errors),
             sessions: get(&self.sessions),
             connections: get(&self.connections),
+            dropped_connections: get(&self.dropped_connections),
         }
     }
 }
@@ -80,7 +87,39 @@ pub(crate) struct Served {
     pub buffer_limit: usize,
     /// The bound TCP port, for messages.
     pub port: u16,
+    pub limits: RequestLimits,
+    /// The port's bound endpoint, for the listener guard (none: no guard).
+    pub endpoint: Option<String>,
 }
+
+/// Bounds of one request (`EngineConfig::max_event_bytes`, `max_frames`, `max_request_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestLimits {
+    pub max_event_bytes: usize,
+    pub max_frames: usize,
+    pub max_request_bytes: usize,
+}
+
+impl RequestLimits {
+    pub(crate) fn of(config: &crate::config::EngineConfig) -> Self {
+        RequestLimits {
+            max_event_bytes: config.max_event_bytes,
+            max_frames: config.max_frames,
+            max_request_bytes: config.max_request_bytes,
+        }
+    }
+}
+
+/// Requests read in one go before the thread looks at its other work again (a client that
+/// floods requests cannot starve the waiting ones).
+const REQUESTS_PER_ROUND: usize = 256;
+/// Sessions remembered (for dropping a connection, and ignoring a dropped one) before the oldest
+/// memory is let go.
+const SESSIONS_REMEMBERED: usize = 65_536;
+/// Most frames of a request's routing envelope (routing id, REQ_CORRELATE id, delimiter).
+const ENVELOPE_FRAMES: usize = 4;
+/// How often the thread looks at its port's accept failures while it would otherwise sleep.
+const GUARD_EVERY_MS: i64 = 500;
 
 impl Served {
     /// `info` with the default settings of `EngineConfig` (for a plugin's own `start`).
@@ -92,6 +131,8 @@ impl Served {
             max_pending: config.max_pending,
             buffer_limit: config.buffer_limit,
             port: 0,
+            limits: RequestLimits::of(&config),
+            endpoint: None,
         }
     }
 }
@@ -127,6 +168,8 @@ pub(crate) fn serve(
         max_pending,
         buffer_limit,
         port,
+        limits,
+        endpoint,
     } = served;
     let info = &info;
     let hello = wire::Hello {
@@ -142,8 +185,21 @@ pub(crate) fn serve(
             .collect(),
         max_batch: wire::MAX_BATCH,
         max_pending: max_pending as u64,
+        max_event_bytes: limits.max_event_bytes as u64,
+        max_frames: limits.max_frames as u64,
+        max_request_bytes: limits.max_request_bytes as u64,
     };
+    let guard = endpoint.map(|endpoint| {
+        let what = format!("the port of external plugin '{}'", info.name);
+        ListenerGuard::with_flag(&what, &endpoint)
+    });
     let mut server = Server {
+        limits,
+        guard,
+        fds: HashMap::new(),
+        dropped: HashSet::new(),
+        to_drop: RefCell::new(Vec::new()),
+        warned_dropping: false,
         info,
         push,
         sub,
@@ -194,6 +250,25 @@ struct Server<'a> {
     counters: Arc<Counters>,
     hello: Box<wire::Hello>,
     stall: Stall,
+    limits: RequestLimits,
+    guard: Option<ListenerGuard>,
+    /// Session -> the file descriptor of its TCP connection (`ZMQ_SRCFD`), to drop it.
+    fds: HashMap<Vec<u8>, i32>,
+    /// Sessions whose connection was dropped: their requests are ignored.
+    dropped: HashSet<Vec<u8>>,
+    /// Sessions whose replies did not fit (found by `send`, dropped by the loop).
+    to_drop: RefCell<Vec<Vec<u8>>>,
+    warned_dropping: bool,
+}
+
+/// One request as read from the ROUTER socket.
+enum Incoming {
+    /// Its frames (routing envelope first).
+    Request(Vec<Vec<u8>>),
+    /// Over a limit: only the envelope is kept, and the reason.
+    TooLarge(Vec<Vec<u8>>, String),
+    /// From a dropped connection: ignored.
+    Ignored,
 }
 
 impl Server<'_> {
@@ -224,29 +299,154 @@ impl Server<'_> {
                     wake = Some(wake.map_or(deadline, |w| w.min(deadline)));
                 }
             }
-            let timeout = wake.map_or(-1, |w| ceil_ms(w.saturating_duration_since(now)).max(1));
-            let want_events = self.buffer.len() < self.buffer_limit;
-            let mut items = [
-                self.router.as_poll_item(zmq::POLLIN),
-                self.sub.as_poll_item(if want_events {
-                    zmq::POLLIN
+            let mut timeout = wake.map_or(-1, |w| ceil_ms(w.saturating_duration_since(now)).max(1));
+            if let Some(g) = &self.guard {
+                let every = g.retry_in_ms().unwrap_or(GUARD_EVERY_MS);
+                timeout = if timeout < 0 {
+                    every
                 } else {
-                    zmq::PollEvents::empty()
-                }),
-            ];
-            zmq::poll(&mut items, timeout).map_err(|e| self.rcv_err(e))?;
-            if items[0].is_readable() {
-                loop {
-                    let frames = match self.router.recv_multipart(zmq::DONTWAIT) {
-                        Ok(f) => f,
-                        Err(zmq::Error::EAGAIN) => break,
-                        Err(e) => return Err(self.rcv_err(e)),
+                    timeout.min(every)
+                };
+            }
+            let want_events = self.buffer.len() < self.buffer_limit;
+            let readable = {
+                let mut items = [
+                    self.router.as_poll_item(zmq::POLLIN),
+                    self.sub.as_poll_item(if want_events {
+                        zmq::POLLIN
+                    } else {
+                        zmq::PollEvents::empty()
+                    }),
+                ];
+                zmq::poll(&mut items, timeout).map_err(|e| self.rcv_err(e))?;
+                items[0].is_readable()
+            };
+            if let Some(g) = &mut self.guard {
+                let failed = self.counters.accept_failed.swap(false, Ordering::Relaxed);
+                g.check_flag(&self.router, failed);
+            }
+            if readable {
+                for _ in 0..REQUESTS_PER_ROUND {
+                    let Some(incoming) = self.read_request()? else {
+                        break;
                     };
-                    if let Flow::Quit = self.handle(frames)? {
+                    let flow = match incoming {
+                        Incoming::Request(frames) => self.handle(frames)?,
+                        Incoming::TooLarge(envelope, why) => {
+                            let e = WireError::new(ErrorCode::TooLarge, why);
+                            self.reply_error(&envelope, &e)?;
+                            Flow::Continue
+                        }
+                        Incoming::Ignored => Flow::Continue,
+                    };
+                    self.drop_pending();
+                    if let Flow::Quit = flow {
                         info!("external plugin {} quit", self.info.name);
                         return Ok(());
                     }
                 }
+            }
+            self.drop_pending();
+        }
+    }
+
+    /// Reads one request frame by frame, within the limits: past a limit the rest of the request
+    /// is read and let go (ZeroMQ delivers a message whole), keeping only its envelope.
+    fn read_request(&mut self) -> Result<Option<Incoming>, EngineError> {
+        let id = self.id();
+        let err = |e| EngineError::EngineExtSocketRcvError(id, e);
+        let Some(first) = Frame::recv(&mut self.router, zmq::DONTWAIT).map_err(err)? else {
+            return Ok(None);
+        };
+        let session = first.data().to_vec();
+        let mut fd = first.source_fd();
+        let mut frames = vec![session];
+        let mut more = first.more();
+        let (mut count, mut bytes) = (0usize, 0usize);
+        let mut over: Option<String> = None;
+        // The routing envelope (a REQ_CORRELATE request id, the empty delimiter) is not part of
+        // the request; it is always kept, so that an error reply reaches the client.
+        let mut envelope = 1;
+        let mut in_envelope = true;
+        let limits = self.limits;
+        while more {
+            let Some(f) = Frame::recv(&mut self.router, 0).map_err(err)? else {
+                break;
+            };
+            more = f.more();
+            if fd < 0 {
+                fd = f.source_fd();
+            }
+            if in_envelope && envelope < ENVELOPE_FRAMES {
+                frames.push(f.data().to_vec());
+                envelope += 1;
+                in_envelope = !f.data().is_empty();
+                continue;
+            }
+            in_envelope = false;
+            if over.is_some() {
+                continue;
+            }
+            count += 1;
+            bytes += f.data().len();
+            if count > limits.max_frames {
+                over = Some(format!(
+                    "the request has more than {} frames (max_frames)",
+                    limits.max_frames
+                ));
+            } else if bytes > limits.max_request_bytes {
+                over = Some(format!(
+                    "the request is larger than {} bytes (max_request_bytes)",
+                    limits.max_request_bytes
+                ));
+            } else {
+                frames.push(f.data().to_vec());
+            }
+        }
+        if self.dropped.contains(&frames[0]) {
+            return Ok(Some(Incoming::Ignored));
+        }
+        if fd >= 0 {
+            if self.fds.len() >= SESSIONS_REMEMBERED {
+                self.fds.clear();
+            }
+            self.fds.insert(frames[0].clone(), fd);
+        }
+        Ok(Some(match over {
+            None => Incoming::Request(frames),
+            Some(why) => {
+                frames.truncate(envelope);
+                Incoming::TooLarge(frames, why)
+            }
+        }))
+    }
+
+    /// Drops the connections whose replies did not fit: their queue of unread replies is full
+    /// (a client that sends requests and does not read the replies). Counted per plugin
+    /// (`dropped_connections`); the connection is shut down so it costs nothing more.
+    fn drop_pending(&mut self) {
+        let sessions: Vec<Vec<u8>> = self.to_drop.borrow_mut().drain(..).collect();
+        for session in sessions {
+            if !self.dropped.insert(session.clone()) {
+                continue;
+            }
+            if self.dropped.len() >= SESSIONS_REMEMBERED {
+                self.dropped.clear();
+            }
+            add(&self.counters.dropped_connections, 1);
+            if self.waiting.as_ref().is_some_and(|w| w.session == session) {
+                self.waiting = None;
+            }
+            if !self.warned_dropping {
+                warn!(
+                    "external plugin {}: a client does not read its replies; its connection is \
+                     dropped (counted in dropped_connections; said once)",
+                    self.info.name
+                );
+                self.warned_dropping = true;
+            }
+            if let Some(fd) = self.fds.remove(&session) {
+                crate::zmqx::shutdown_connection(fd);
             }
         }
     }
@@ -258,19 +458,28 @@ impl Server<'_> {
         body: impl IntoIterator<Item = &'b [u8]>,
     ) -> Result<bool, EngineError> {
         let mut body = body.into_iter().peekable();
+        // Never blocks: a reply that does not fit means the client has a full queue of unread
+        // replies; its connection is dropped (see `drop_pending`).
         for (i, frame) in envelope.iter().enumerate() {
-            match self.router.send(frame.as_slice(), zmq::SNDMORE) {
+            match self
+                .router
+                .send(frame.as_slice(), zmq::SNDMORE | zmq::DONTWAIT)
+            {
                 Ok(()) => {}
                 // ROUTER_MANDATORY: the client's connection is gone.
                 Err(zmq::Error::EHOSTUNREACH) if i == 0 => return Ok(false),
+                Err(zmq::Error::EAGAIN) if i == 0 => {
+                    self.to_drop.borrow_mut().push(frame.clone());
+                    return Ok(false);
+                }
                 Err(e) => return Err(self.snd_err(e)),
             }
         }
         while let Some(frame) = body.next() {
             let flags = if body.peek().is_some() {
-                zmq::SNDMORE
+                zmq::SNDMORE | zmq::DONTWAIT
             } else {
-                0
+                zmq::DONTWAIT
             };
             self.router
                 .send(frame, flags)
@@ -351,6 +560,22 @@ impl Server<'_> {
                 Wait::Batch { max: max as usize },
                 timeout_ms,
             )?,
+            Request::Publish(data) if data.len() > self.limits.max_event_bytes => {
+                let e = too_large(data.len(), self.limits.max_event_bytes, None);
+                self.reply_error(envelope, &e)?;
+            }
+            Request::PublishBatch(events)
+                if events.iter().any(|e| e.len() > self.limits.max_event_bytes) =>
+            {
+                let (i, e) = events
+                    .iter()
+                    .enumerate()
+                    .find(|(_, e)| e.len() > self.limits.max_event_bytes)
+                    .map(|(i, e)| (i, e.len()))
+                    .unwrap_or((0, 0));
+                let e = too_large(e, self.limits.max_event_bytes, Some(i + 1));
+                self.reply_error(envelope, &e)?;
+            }
             Request::Publish(data) => {
                 self.publish(&[data])?;
                 self.reply(envelope, Reply::MsgPublished)?;
@@ -670,6 +895,18 @@ impl Server<'_> {
             .buffered
             .store(self.buffer.len() as u64, Ordering::Relaxed);
     }
+}
+
+fn too_large(size: usize, max: usize, index: Option<usize>) -> WireError {
+    let which = index.map_or("the event".to_string(), |i| {
+        format!("event {i} of the batch")
+    });
+    WireError::new(
+        ErrorCode::TooLarge,
+        format!(
+            "{which} has {size} bytes, more than {max} (max_event_bytes); nothing was published"
+        ),
+    )
 }
 
 fn ceil_ms(d: Duration) -> i64 {
