@@ -10,7 +10,7 @@
 #                 against a release engine (needs pyzmq; not part of CI)
 #
 # C/C++ SDK (bindings/c, docs/c.md):
-#   make build-c                 libevent_engine.so/.a in target/c/release/lib
+#   make build-c                 libevent_engine.so/.a in $(TARGET_DIR)/c/release/lib
 #   make install PREFIX=/usr/local   library, header and event_engine.pc
 #   make examples-c              examples/c/counter and examples/cpp/counter
 #   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
@@ -32,11 +32,11 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python
 
-# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest, pyzmq, mypy; the
+# The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
 # what `cargo test` built, and tested against the real engine (the CLI).
 PYTHON ?= python3
-PY_VENV ?= target/python-venv
+PY_VENV ?= $(TARGET_DIR)/python-venv
 PY := $(PY_VENV)/bin/python
 PY_ENV := PATH="$(abspath $(PY_VENV))/bin:$$PATH"
 
@@ -50,7 +50,7 @@ build:
 DEMO_APP := examples/polyglot/app.toml
 
 demo: demo-build
-	$(PY_ENV) target/release/event-engine run $(DEMO_APP)
+	$(PY_ENV) $(TARGET_DIR)/release/event-engine run $(DEMO_APP)
 
 demo-build: $(PY)
 	$(CARGO) build --release -p event-engine-cli
@@ -60,9 +60,9 @@ demo-build: $(PY)
 
 # The demo as a test, on the debug builds the SDK tests made (run after them).
 test-demo:
-	$(PY_ENV) target/debug/event-engine run $(DEMO_APP) > target/demo.log 2>&1; \
-	    status=$$?; cat target/demo.log; test $$status -eq 0
-	grep -q "collector      finished; 20000 event(s): Reply.c: 5000, Reply.cpp: 5000, Reply.node: 5000, Reply.python: 5000" target/demo.log
+	$(PY_ENV) $(TARGET_DIR)/debug/event-engine run $(DEMO_APP) > $(TARGET_DIR)/demo.log 2>&1; \
+	    status=$$?; cat $(TARGET_DIR)/demo.log; test $$status -eq 0
+	grep -q "collector      finished; 20000 event(s): Reply.c: 5000, Reply.cpp: 5000, Reply.node: 5000, Reply.python: 5000" $(TARGET_DIR)/demo.log
 
 # The Rust-only counter example (examples/rust/counter.rs).
 demo-rust:
@@ -97,7 +97,7 @@ python-env: $(PY)
 test-python: $(PY)
 	$(CARGO) build -p event-engine-cli
 	$(PY_ENV) MATURIN_PEP517_ARGS="--profile dev" $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
-	EE_ENGINE_BIN="$(abspath target/debug/event-engine)" $(PY) -m pytest -q pyevents/tests
+	EE_ENGINE_BIN="$(abspath $(TARGET_DIR)/debug/event-engine)" $(PY) -m pytest -q pyevents/tests
 	@# The plain-pyzmq v1 client of the tests is what 0.2 users run on Python 3.8: keep it 3.8-clean.
 	$(PY) -m pip install -q --disable-pip-version-check "vermin>=1.6"
 	$(PY_VENV)/bin/vermin --no-tips --violations -t=3.8- pyevents/tests/v1_client.py pyevents/tests/pipeline/late.py
@@ -105,7 +105,7 @@ test-python: $(PY)
 bench-python: $(PY)
 	$(CARGO) build --release -p event-engine-cli
 	$(PY_ENV) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
-	EE_ENGINE_BIN="$(abspath target/release/event-engine)" $(PY) pyevents/bench/bench.py
+	EE_ENGINE_BIN="$(abspath $(TARGET_DIR)/release/event-engine)" $(PY) pyevents/bench/bench.py
 
 lint:
 	$(CARGO) fmt --all --check
@@ -152,7 +152,7 @@ clean:
 C_PROFILE ?= release
 C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 C_CARGO_FLAGS := $(if $(filter release,$(C_PROFILE)),--release,)
-C_OUT := target/c/$(C_PROFILE)
+C_OUT := $(TARGET_DIR)/c/$(C_PROFILE)
 C_LIB := $(C_OUT)/lib
 C_INCLUDE := bindings/c/include
 C_STATIC_LIBS := -lstdc++ -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
@@ -162,10 +162,10 @@ C_LINK = -L$(C_LIB) -levent_engine -Wl,-rpath,$(abspath $(C_LIB)) -lpthread
 build-c:
 	$(CARGO) build $(C_CARGO_FLAGS) -p event-engine-c --lib
 	mkdir -p $(C_LIB)
-	cp -f target/$(C_PROFILE)/libevent_engine_c.so $(C_LIB)/libevent_engine.so.$(C_VERSION)
+	cp -f $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.so $(C_LIB)/libevent_engine.so.$(C_VERSION)
 	ln -sf libevent_engine.so.$(C_VERSION) $(C_LIB)/libevent_engine.so.0
 	ln -sf libevent_engine.so.0 $(C_LIB)/libevent_engine.so
-	cp -f target/$(C_PROFILE)/libevent_engine_c.a $(C_LIB)/libevent_engine.a
+	cp -f $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.a $(C_LIB)/libevent_engine.a
 
 header:
 	EE_UPDATE_HEADER=1 $(CARGO) build -p event-engine-c --lib
@@ -189,8 +189,8 @@ examples-c: build-c
 # test as C99 with gcc and as C++17 with g++, test_api also statically linked; run.sh runs them
 # plainly and under valgrind, the end-to-end ones through the Rust peer.
 C_TESTS := test_api test_client test_host test_e2e test_sdk_cases
-C_TEST_OUT := target/c/debug/tests
-C_TEST_LINK := -Ltarget/c/debug/lib -levent_engine -Wl,-rpath,$(abspath target/c/debug/lib) -lpthread
+C_TEST_OUT := $(TARGET_DIR)/c/debug/tests
+C_TEST_LINK := -L$(TARGET_DIR)/c/debug/lib -levent_engine -Wl,-rpath,$(abspath $(TARGET_DIR)/c/debug/lib) -lpthread
 
 test-c:
 	$(MAKE) --no-print-directory C_PROFILE=debug build-c examples-c
@@ -201,13 +201,16 @@ test-c:
 	    $(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) -x c++ bindings/c/tests/$$t.c -x none -o $(C_TEST_OUT)/$$t-cpp $(C_TEST_LINK) || exit 1; \
 	done
 	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/test_api.c -o $(C_TEST_OUT)/test_api-static \
-	    target/c/debug/lib/libevent_engine.a $(C_STATIC_LIBS)
+	    $(TARGET_DIR)/c/debug/lib/libevent_engine.a $(C_STATIC_LIBS)
 	rm -rf $(C_TEST_OUT)/prefix
 	$(MAKE) --no-print-directory C_PROFILE=debug install PREFIX=$(abspath $(C_TEST_OUT))/prefix
 	export PKG_CONFIG_PATH=$(abspath $(C_TEST_OUT))/prefix/lib/pkgconfig; \
 	$(CC) -std=c99 $(C_WARN) examples/c/counter.c -o $(C_TEST_OUT)/counter-installed \
-	    $$(pkg-config --cflags --libs event_engine) -Wl,-rpath,$$(pkg-config --variable=libdir event_engine) && \
+	    $$(pkg-config --cflags --libs event_engine) && \
 	$(CXX) -std=c++17 $(C_WARN) examples/cpp/counter.cpp -o $(C_TEST_OUT)/counter-installed-static \
 	    $$(pkg-config --cflags event_engine) $$(pkg-config --variable=libdir event_engine)/libevent_engine.a \
 	    $$(pkg-config --static --libs-only-l event_engine | sed 's/-levent_engine//')
-	bindings/c/tests/run.sh $(C_TEST_OUT) target/debug/examples/rust_peer
+	@# The installed counter runs with no LD_LIBRARY_PATH: the .pc file's Libs carry the rpath.
+	env -u LD_LIBRARY_PATH $(C_TEST_OUT)/counter-installed --help > /dev/null 2>&1 || \
+	    ldd $(C_TEST_OUT)/counter-installed | grep -q "$(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0"
+	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer
