@@ -551,7 +551,13 @@ fn print_summary(
         }
     );
     for p in &report.plugins {
+        // A plugin whose process could not start, or kept failing, failed: the engine side of
+        // it may have finished cleanly (nothing was connected), but the user's plugin did not.
+        let process_failed = procs
+            .iter()
+            .any(|l| l.name == p.name && matches!(l.state, Proc::Failed(_)));
         let outcome = match &p.outcome {
+            Outcome::Finished if process_failed => "FAILED".to_string(),
             Outcome::Finished => "finished".to_string(),
             Outcome::Failed(f) => format!("FAILED: {}", f.details),
             Outcome::Stopped(_) => "stopped".to_string(),
