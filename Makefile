@@ -74,12 +74,12 @@ test-rust:
 	$(CARGO) test --workspace
 
 # The Node.js SDK (bindings/node): a debug build of the addon (it reuses what test-rust built)
-# and of the engine, then node:test against the real engine. Needs Node.js >= 18, and python3
-# with pyzmq for the interoperability test (.ci/run installs it).
-test-node:
+# and of the engine, then node:test against the real engine. The interoperability test's Python
+# plugin is raw pyzmq: it runs on the Python SDK's virtualenv, which has it.
+test-node: $(PY)
 	$(CARGO) build -p event-engine-cli
 	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=debug $(NPM) ci --no-audit --no-fund
-	cd bindings/node && EE_ENGINE_BIN=$(TARGET_DIR)/debug/event-engine $(NPM) test
+	cd bindings/node && PYTHON="$(abspath $(PY))" EE_ENGINE_BIN=$(TARGET_DIR)/debug/event-engine $(NPM) test
 
 # Node.js SDK throughput (release builds; not part of CI). Results: docs/benchmarks.md.
 bench-node:
