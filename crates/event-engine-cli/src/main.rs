@@ -43,6 +43,13 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Check APP (a TOML file) as `run` would, without starting anything: every key, value and
+    /// command; prints what it declares.
+    #[command(after_help = "Example:\n  event-engine check app.toml && event-engine run app.toml")]
+    Check {
+        /// The application file.
+        app: PathBuf,
+    },
     /// Print live events from a running engine.
     #[command(after_help = "Examples:\n  \
         event-engine tap --ready ports.json --filter TypeA\n  \
@@ -109,6 +116,7 @@ fn main() -> ExitCode {
             ready_file,
             quiet,
         } => run::run(&app, ready_file.as_deref(), quiet),
+        Command::Check { app } => run::check(&app),
         Command::Tap {
             target,
             filter,

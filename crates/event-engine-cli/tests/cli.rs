@@ -136,6 +136,31 @@ fn a_bad_file_names_the_file_the_key_and_the_reason() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/app.toml: cannot read"));
+    // `check` says the same without starting anything, and exits 0 for a good file.
+    let bad = dir.join("app.toml");
+    let checked = Command::new(bin())
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&checked.stderr)
+        .contains("plugins[0].port: 99999 is not a TCP port"));
+    std::fs::write(
+        &bad,
+        "[[plugins]]\nname = \"py\"\n[plugins.run]\ncommand = [\"python3\", \"p.py\"]\n[[collectors]]\nname = \"c\"\nsubscriptions = [\"T\"]\ncount = 1\n",
+    )
+    .unwrap();
+    let checked = Command::new(bin())
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains(
+            "app.toml: ok: 1 external plugin(s) (1 launched), 0 generator(s), 1 collector(s), 0 bridge(s)"
+        ),
+        "{checked:?}"
+    );
 }
 
 #[test]
