@@ -11,7 +11,7 @@
 #
 # C/C++ SDK (bindings/c, docs/c.md):
 #   make build-c                 libevent_engine.so/.a in $(TARGET_DIR)/c/release/lib
-#   make install PREFIX=/usr/local   library, header and event_engine.pc
+#   make install PREFIX=/usr/local   library, header, event_engine.pc and the CMake package
 #   make examples-c              examples/c/counter and examples/cpp/counter
 #   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
 #   make header                  regenerate bindings/c/include/event_engine.h after an API change
@@ -156,6 +156,14 @@ C_OUT := $(TARGET_DIR)/c/$(C_PROFILE)
 C_LIB := $(C_OUT)/lib
 C_INCLUDE := bindings/c/include
 C_STATIC_LIBS := -lstdc++ -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# The same for the CMake package's static target (a CMake list; libc is linked anyway).
+C_EMPTY :=
+C_STATIC_LIBS_CMAKE := $(subst $(C_EMPTY) $(C_EMPTY),;,$(patsubst -l%,%,$(filter-out -lc,$(C_STATIC_LIBS))))
+C_SOVERSION := $(firstword $(subst ., ,$(C_VERSION)))
+C_SIZEOF_VOID_P := $(shell echo $$(( $$(getconf LONG_BIT) / 8 )))
+C_CMAKE_DIR := $(DESTDIR)$(PREFIX)/lib/cmake/event_engine
+C_CMAKE_SED := sed -e 's|@VERSION@|$(C_VERSION)|g' -e 's|@SOVERSION@|$(C_SOVERSION)|g' \
+    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS_CMAKE)|g' -e 's|@SIZEOF_VOID_P@|$(C_SIZEOF_VOID_P)|g'
 C_WARN := -Wall -Wextra -Werror -pedantic -g
 C_LINK = -L$(C_LIB) -levent_engine -Wl,-rpath,$(abspath $(C_LIB)) -lpthread
 
@@ -180,6 +188,10 @@ install: build-c
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(C_VERSION)|g' \
 	    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS)|g' bindings/c/event_engine.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/event_engine.pc
+	install -d $(C_CMAKE_DIR)
+	$(C_CMAKE_SED) bindings/c/cmake/event_engineConfig.cmake.in > $(C_CMAKE_DIR)/event_engineConfig.cmake
+	$(C_CMAKE_SED) bindings/c/cmake/event_engineConfigVersion.cmake.in \
+	    > $(C_CMAKE_DIR)/event_engineConfigVersion.cmake
 
 examples-c: build-c
 	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) examples/c/counter.c -o examples/c/counter $(C_LINK)
