@@ -22,6 +22,7 @@
 
 CARGO ?= cargo
 NPM ?= npm
+CMAKE ?= cmake
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Where cargo puts what it builds (the Node.js tests run the engine binary from there).
@@ -225,4 +226,20 @@ test-c:
 	@# The installed counter runs with no LD_LIBRARY_PATH: the .pc file's Libs carry the rpath.
 	env -u LD_LIBRARY_PATH $(C_TEST_OUT)/counter-installed --help > /dev/null 2>&1 || \
 	    ldd $(C_TEST_OUT)/counter-installed | grep -q "$(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0"
+	@# The CMake package (lib/cmake/event_engine): examples/cpp/CMakeLists.txt with find_package.
+	@# Shared: the build rpath names the prefix, so the binary finds the library with no
+	@# LD_LIBRARY_PATH. Static (-DEE_STATIC=ON), from a copy of the prefix: the package is relocatable.
+	rm -rf $(C_TEST_OUT)/cmake-build $(C_TEST_OUT)/cmake-build-static $(C_TEST_OUT)/prefix-moved
+	$(CMAKE) -S examples/cpp -B $(C_TEST_OUT)/cmake-build -DCMAKE_CXX_COMPILER=$(CXX) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(C_TEST_OUT))/prefix
+	$(CMAKE) --build $(C_TEST_OUT)/cmake-build
+	env -u LD_LIBRARY_PATH ldd $(C_TEST_OUT)/cmake-build/counter | \
+	    grep -F " => $(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0 "
+	cp -a $(C_TEST_OUT)/prefix $(C_TEST_OUT)/prefix-moved
+	$(CMAKE) -S examples/cpp -B $(C_TEST_OUT)/cmake-build-static -DCMAKE_CXX_COMPILER=$(CXX) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(C_TEST_OUT))/prefix-moved -DEE_STATIC=ON
+	$(CMAKE) --build $(C_TEST_OUT)/cmake-build-static
+	grep -q "prefix-moved/lib/libevent_engine.a -lstdc++" $(C_TEST_OUT)/cmake-build-static/CMakeFiles/counter.dir/link.txt
+	! ldd $(C_TEST_OUT)/cmake-build-static/counter | grep -q libevent_engine
+	rm -rf $(C_TEST_OUT)/prefix-moved
 	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer
