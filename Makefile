@@ -11,7 +11,7 @@
 #
 # C/C++ SDK (bindings/c, docs/c.md):
 #   make build-c                 libevent_engine.so/.a in $(TARGET_DIR)/c/release/lib
-#   make install PREFIX=/usr/local   library, header and event_engine.pc
+#   make install PREFIX=/usr/local   library, header, event_engine.pc and the CMake package
 #   make examples-c              examples/c/counter and examples/cpp/counter
 #   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
 #   make header                  regenerate bindings/c/include/event_engine.h after an API change
@@ -22,6 +22,7 @@
 
 CARGO ?= cargo
 NPM ?= npm
+CMAKE ?= cmake
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Where cargo puts what it builds (the Node.js tests run the engine binary from there).
@@ -156,6 +157,14 @@ C_OUT := $(TARGET_DIR)/c/$(C_PROFILE)
 C_LIB := $(C_OUT)/lib
 C_INCLUDE := bindings/c/include
 C_STATIC_LIBS := -lstdc++ -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# The same for the CMake package's static target (a CMake list; libc is linked anyway).
+C_EMPTY :=
+C_STATIC_LIBS_CMAKE := $(subst $(C_EMPTY) $(C_EMPTY),;,$(patsubst -l%,%,$(filter-out -lc,$(C_STATIC_LIBS))))
+C_SOVERSION := $(firstword $(subst ., ,$(C_VERSION)))
+C_SIZEOF_VOID_P := $(shell echo $$(( $$(getconf LONG_BIT) / 8 )))
+C_CMAKE_DIR := $(DESTDIR)$(PREFIX)/lib/cmake/event_engine
+C_CMAKE_SED := sed -e 's|@VERSION@|$(C_VERSION)|g' -e 's|@SOVERSION@|$(C_SOVERSION)|g' \
+    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS_CMAKE)|g' -e 's|@SIZEOF_VOID_P@|$(C_SIZEOF_VOID_P)|g'
 C_WARN := -Wall -Wextra -Werror -pedantic -g
 C_LINK = -L$(C_LIB) -levent_engine -Wl,-rpath,$(abspath $(C_LIB)) -lpthread
 
@@ -180,6 +189,10 @@ install: build-c
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(C_VERSION)|g' \
 	    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS)|g' bindings/c/event_engine.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/event_engine.pc
+	install -d $(C_CMAKE_DIR)
+	$(C_CMAKE_SED) bindings/c/cmake/event_engineConfig.cmake.in > $(C_CMAKE_DIR)/event_engineConfig.cmake
+	$(C_CMAKE_SED) bindings/c/cmake/event_engineConfigVersion.cmake.in \
+	    > $(C_CMAKE_DIR)/event_engineConfigVersion.cmake
 
 examples-c: build-c
 	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) examples/c/counter.c -o examples/c/counter $(C_LINK)
@@ -211,6 +224,22 @@ test-c:
 	    $$(pkg-config --cflags event_engine) $$(pkg-config --variable=libdir event_engine)/libevent_engine.a \
 	    $$(pkg-config --static --libs-only-l event_engine | sed 's/-levent_engine//')
 	@# The installed counter runs with no LD_LIBRARY_PATH: the .pc file's Libs carry the rpath.
-	env -u LD_LIBRARY_PATH $(C_TEST_OUT)/counter-installed --help > /dev/null 2>&1 || \
-	    ldd $(C_TEST_OUT)/counter-installed | grep -q "$(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0"
+	env -u LD_LIBRARY_PATH ldd $(C_TEST_OUT)/counter-installed | \
+	    grep -F " => $(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0 "
+	@# The CMake package (lib/cmake/event_engine): examples/cpp/CMakeLists.txt with find_package.
+	@# Shared: the build rpath names the prefix, so the binary finds the library with no
+	@# LD_LIBRARY_PATH. Static (-DEE_STATIC=ON), from a copy of the prefix: the package is relocatable.
+	rm -rf $(C_TEST_OUT)/cmake-build $(C_TEST_OUT)/cmake-build-static $(C_TEST_OUT)/prefix-moved
+	$(CMAKE) -S examples/cpp -B $(C_TEST_OUT)/cmake-build -DCMAKE_CXX_COMPILER=$(CXX) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(C_TEST_OUT))/prefix
+	$(CMAKE) --build $(C_TEST_OUT)/cmake-build
+	env -u LD_LIBRARY_PATH ldd $(C_TEST_OUT)/cmake-build/counter | \
+	    grep -F " => $(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0 "
+	cp -a $(C_TEST_OUT)/prefix $(C_TEST_OUT)/prefix-moved
+	$(CMAKE) -S examples/cpp -B $(C_TEST_OUT)/cmake-build-static -DCMAKE_CXX_COMPILER=$(CXX) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(C_TEST_OUT))/prefix-moved -DEE_STATIC=ON
+	$(CMAKE) --build $(C_TEST_OUT)/cmake-build-static
+	grep -q "prefix-moved/lib/libevent_engine.a -lstdc++" $(C_TEST_OUT)/cmake-build-static/CMakeFiles/counter.dir/link.txt
+	! ldd $(C_TEST_OUT)/cmake-build-static/counter | grep -q libevent_engine
+	rm -rf $(C_TEST_OUT)/prefix-moved
 	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer
