@@ -10,8 +10,8 @@
 #                 against a release engine (needs pyzmq; not part of CI)
 #
 # C/C++ SDK (bindings/c, docs/c.md):
-#   make build-c                 libevent_engine.so/.a in target/c/release/lib
-#   make install PREFIX=/usr/local   library, header and event_engine.pc
+#   make build-c                 libevent_engine.so/.a in $(TARGET_DIR)/c/release/lib
+#   make install PREFIX=/usr/local   library, header, event_engine.pc and the CMake package
 #   make examples-c              examples/c/counter and examples/cpp/counter
 #   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
 #   make header                  regenerate bindings/c/include/event_engine.h after an API change
@@ -22,21 +22,22 @@
 
 CARGO ?= cargo
 NPM ?= npm
+CMAKE ?= cmake
 PREFIX ?= /usr/local
 DESTDIR ?=
 # Where cargo puts what it builds (the Node.js tests run the engine binary from there).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: all build demo demo-build demo-rust test test-rust test-demo lint bench bench-smoke clean \
+.PHONY: all build demo demo-build demo-rust test test-rust test-demo test-docs lint bench bench-smoke clean \
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python
 
-# The Python SDK (pyevents/): a virtualenv under target/ with maturin, pytest, pyzmq, mypy; the
+# The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
 # what `cargo test` built, and tested against the real engine (the CLI).
 PYTHON ?= python3
-PY_VENV ?= target/python-venv
+PY_VENV ?= $(TARGET_DIR)/python-venv
 PY := $(PY_VENV)/bin/python
 PY_ENV := PATH="$(abspath $(PY_VENV))/bin:$$PATH"
 
@@ -50,7 +51,7 @@ build:
 DEMO_APP := examples/polyglot/app.toml
 
 demo: demo-build
-	$(PY_ENV) target/release/event-engine run $(DEMO_APP)
+	$(PY_ENV) $(TARGET_DIR)/release/event-engine run $(DEMO_APP)
 
 demo-build: $(PY)
 	$(CARGO) build --release -p event-engine-cli
@@ -60,26 +61,32 @@ demo-build: $(PY)
 
 # The demo as a test, on the debug builds the SDK tests made (run after them).
 test-demo:
-	$(PY_ENV) target/debug/event-engine run $(DEMO_APP) > target/demo.log 2>&1; \
-	    status=$$?; cat target/demo.log; test $$status -eq 0
-	grep -q "collector      finished; 20000 event(s): Reply.c: 5000, Reply.cpp: 5000, Reply.node: 5000, Reply.python: 5000" target/demo.log
+	$(PY_ENV) $(TARGET_DIR)/debug/event-engine run $(DEMO_APP) > $(TARGET_DIR)/demo.log 2>&1; \
+	    status=$$?; cat $(TARGET_DIR)/demo.log; test $$status -eq 0
+	grep -q "collector      finished; 20000 event(s): Reply.c: 5000, Reply.cpp: 5000, Reply.node: 5000, Reply.python: 5000" $(TARGET_DIR)/demo.log
 
 # The Rust-only counter example (examples/rust/counter.rs).
 demo-rust:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c test-python test-node test-demo
+test: lint test-rust bench-smoke test-c test-python test-node test-demo test-docs
+
+# Every code block of README.md and the guides, run as written (tests/doc_snippets.py), on the
+# debug builds the SDK tests made (run after them).
+test-docs: $(PY)
+	$(CARGO) build -p event-engine-cli -p doc-snippets
+	$(PY_ENV) TARGET_DIR="$(abspath $(TARGET_DIR))" $(PY) tests/doc_snippets.py
 
 test-rust:
 	$(CARGO) test --workspace
 
 # The Node.js SDK (bindings/node): a debug build of the addon (it reuses what test-rust built)
-# and of the engine, then node:test against the real engine. Needs Node.js >= 18, and python3
-# with pyzmq for the interoperability test (.ci/run installs it).
-test-node:
+# and of the engine, then node:test against the real engine. The interoperability test's Python
+# plugin is raw pyzmq: it runs on the Python SDK's virtualenv, which has it.
+test-node: $(PY)
 	$(CARGO) build -p event-engine-cli
 	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=debug $(NPM) ci --no-audit --no-fund
-	cd bindings/node && EE_ENGINE_BIN=$(TARGET_DIR)/debug/event-engine $(NPM) test
+	cd bindings/node && PYTHON="$(abspath $(PY))" EE_ENGINE_BIN=$(TARGET_DIR)/debug/event-engine $(NPM) test
 
 # Node.js SDK throughput (release builds; not part of CI). Results: docs/benchmarks.md.
 bench-node:
@@ -90,14 +97,14 @@ bench-node:
 
 $(PY):
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1" "vermin>=1.6"
+	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1" "vermin>=1.6" "tomli>=2; python_version < '3.11'"
 
 python-env: $(PY)
 
 test-python: $(PY)
 	$(CARGO) build -p event-engine-cli
 	$(PY_ENV) MATURIN_PEP517_ARGS="--profile dev" $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
-	EE_ENGINE_BIN="$(abspath target/debug/event-engine)" $(PY) -m pytest -q pyevents/tests
+	EE_ENGINE_BIN="$(abspath $(TARGET_DIR)/debug/event-engine)" $(PY) -m pytest -q pyevents/tests
 	@# The plain-pyzmq v1 client of the tests is what 0.2 users run on Python 3.8: keep it 3.8-clean.
 	$(PY) -m pip install -q --disable-pip-version-check "vermin>=1.6"
 	$(PY_VENV)/bin/vermin --no-tips --violations -t=3.8- pyevents/tests/v1_client.py pyevents/tests/pipeline/late.py
@@ -105,7 +112,7 @@ test-python: $(PY)
 bench-python: $(PY)
 	$(CARGO) build --release -p event-engine-cli
 	$(PY_ENV) $(PY) -m pip install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./pyevents
-	EE_ENGINE_BIN="$(abspath target/release/event-engine)" $(PY) pyevents/bench/bench.py
+	EE_ENGINE_BIN="$(abspath $(TARGET_DIR)/release/event-engine)" $(PY) pyevents/bench/bench.py
 
 lint:
 	$(CARGO) fmt --all --check
@@ -152,20 +159,28 @@ clean:
 C_PROFILE ?= release
 C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 C_CARGO_FLAGS := $(if $(filter release,$(C_PROFILE)),--release,)
-C_OUT := target/c/$(C_PROFILE)
+C_OUT := $(TARGET_DIR)/c/$(C_PROFILE)
 C_LIB := $(C_OUT)/lib
 C_INCLUDE := bindings/c/include
 C_STATIC_LIBS := -lstdc++ -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+# The same for the CMake package's static target (a CMake list; libc is linked anyway).
+C_EMPTY :=
+C_STATIC_LIBS_CMAKE := $(subst $(C_EMPTY) $(C_EMPTY),;,$(patsubst -l%,%,$(filter-out -lc,$(C_STATIC_LIBS))))
+C_SOVERSION := $(firstword $(subst ., ,$(C_VERSION)))
+C_SIZEOF_VOID_P := $(shell echo $$(( $$(getconf LONG_BIT) / 8 )))
+C_CMAKE_DIR := $(DESTDIR)$(PREFIX)/lib/cmake/event_engine
+C_CMAKE_SED := sed -e 's|@VERSION@|$(C_VERSION)|g' -e 's|@SOVERSION@|$(C_SOVERSION)|g' \
+    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS_CMAKE)|g' -e 's|@SIZEOF_VOID_P@|$(C_SIZEOF_VOID_P)|g'
 C_WARN := -Wall -Wextra -Werror -pedantic -g
 C_LINK = -L$(C_LIB) -levent_engine -Wl,-rpath,$(abspath $(C_LIB)) -lpthread
 
 build-c:
 	$(CARGO) build $(C_CARGO_FLAGS) -p event-engine-c --lib
 	mkdir -p $(C_LIB)
-	cp -f target/$(C_PROFILE)/libevent_engine_c.so $(C_LIB)/libevent_engine.so.$(C_VERSION)
+	cp -f $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.so $(C_LIB)/libevent_engine.so.$(C_VERSION)
 	ln -sf libevent_engine.so.$(C_VERSION) $(C_LIB)/libevent_engine.so.0
 	ln -sf libevent_engine.so.0 $(C_LIB)/libevent_engine.so
-	cp -f target/$(C_PROFILE)/libevent_engine_c.a $(C_LIB)/libevent_engine.a
+	cp -f $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.a $(C_LIB)/libevent_engine.a
 
 header:
 	EE_UPDATE_HEADER=1 $(CARGO) build -p event-engine-c --lib
@@ -180,6 +195,10 @@ install: build-c
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(C_VERSION)|g' \
 	    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS)|g' bindings/c/event_engine.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/event_engine.pc
+	install -d $(C_CMAKE_DIR)
+	$(C_CMAKE_SED) bindings/c/cmake/event_engineConfig.cmake.in > $(C_CMAKE_DIR)/event_engineConfig.cmake
+	$(C_CMAKE_SED) bindings/c/cmake/event_engineConfigVersion.cmake.in \
+	    > $(C_CMAKE_DIR)/event_engineConfigVersion.cmake
 
 examples-c: build-c
 	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) examples/c/counter.c -o examples/c/counter $(C_LINK)
@@ -189,8 +208,8 @@ examples-c: build-c
 # test as C99 with gcc and as C++17 with g++, test_api also statically linked; run.sh runs them
 # plainly and under valgrind, the end-to-end ones through the Rust peer.
 C_TESTS := test_api test_client test_host test_e2e test_sdk_cases
-C_TEST_OUT := target/c/debug/tests
-C_TEST_LINK := -Ltarget/c/debug/lib -levent_engine -Wl,-rpath,$(abspath target/c/debug/lib) -lpthread
+C_TEST_OUT := $(TARGET_DIR)/c/debug/tests
+C_TEST_LINK := -L$(TARGET_DIR)/c/debug/lib -levent_engine -Wl,-rpath,$(abspath $(TARGET_DIR)/c/debug/lib) -lpthread
 
 test-c:
 	$(MAKE) --no-print-directory C_PROFILE=debug build-c examples-c
@@ -201,13 +220,32 @@ test-c:
 	    $(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) -x c++ bindings/c/tests/$$t.c -x none -o $(C_TEST_OUT)/$$t-cpp $(C_TEST_LINK) || exit 1; \
 	done
 	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/test_api.c -o $(C_TEST_OUT)/test_api-static \
-	    target/c/debug/lib/libevent_engine.a $(C_STATIC_LIBS)
+	    $(TARGET_DIR)/c/debug/lib/libevent_engine.a $(C_STATIC_LIBS)
 	rm -rf $(C_TEST_OUT)/prefix
 	$(MAKE) --no-print-directory C_PROFILE=debug install PREFIX=$(abspath $(C_TEST_OUT))/prefix
 	export PKG_CONFIG_PATH=$(abspath $(C_TEST_OUT))/prefix/lib/pkgconfig; \
 	$(CC) -std=c99 $(C_WARN) examples/c/counter.c -o $(C_TEST_OUT)/counter-installed \
-	    $$(pkg-config --cflags --libs event_engine) -Wl,-rpath,$$(pkg-config --variable=libdir event_engine) && \
+	    $$(pkg-config --cflags --libs event_engine) && \
 	$(CXX) -std=c++17 $(C_WARN) examples/cpp/counter.cpp -o $(C_TEST_OUT)/counter-installed-static \
 	    $$(pkg-config --cflags event_engine) $$(pkg-config --variable=libdir event_engine)/libevent_engine.a \
 	    $$(pkg-config --static --libs-only-l event_engine | sed 's/-levent_engine//')
-	bindings/c/tests/run.sh $(C_TEST_OUT) target/debug/examples/rust_peer
+	@# The installed counter runs with no LD_LIBRARY_PATH: the .pc file's Libs carry the rpath.
+	env -u LD_LIBRARY_PATH ldd $(C_TEST_OUT)/counter-installed | \
+	    grep -F " => $(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0 "
+	@# The CMake package (lib/cmake/event_engine): examples/cpp/CMakeLists.txt with find_package.
+	@# Shared: the build rpath names the prefix, so the binary finds the library with no
+	@# LD_LIBRARY_PATH. Static (-DEE_STATIC=ON), from a copy of the prefix: the package is relocatable.
+	rm -rf $(C_TEST_OUT)/cmake-build $(C_TEST_OUT)/cmake-build-static $(C_TEST_OUT)/prefix-moved
+	$(CMAKE) -S examples/cpp -B $(C_TEST_OUT)/cmake-build -DCMAKE_CXX_COMPILER=$(CXX) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(C_TEST_OUT))/prefix
+	$(CMAKE) --build $(C_TEST_OUT)/cmake-build
+	env -u LD_LIBRARY_PATH ldd $(C_TEST_OUT)/cmake-build/counter | \
+	    grep -F " => $(abspath $(C_TEST_OUT))/prefix/lib/libevent_engine.so.0 "
+	cp -a $(C_TEST_OUT)/prefix $(C_TEST_OUT)/prefix-moved
+	$(CMAKE) -S examples/cpp -B $(C_TEST_OUT)/cmake-build-static -DCMAKE_CXX_COMPILER=$(CXX) \
+	    -DCMAKE_PREFIX_PATH=$(abspath $(C_TEST_OUT))/prefix-moved -DEE_STATIC=ON
+	$(CMAKE) --build $(C_TEST_OUT)/cmake-build-static
+	grep -q "prefix-moved/lib/libevent_engine.a -lstdc++" $(C_TEST_OUT)/cmake-build-static/CMakeFiles/counter.dir/link.txt
+	! ldd $(C_TEST_OUT)/cmake-build-static/counter | grep -q libevent_engine
+	rm -rf $(C_TEST_OUT)/prefix-moved
+	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer

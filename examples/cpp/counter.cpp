@@ -4,7 +4,8 @@
 //   counter [PORT]      port from the argument or EE_PLUGIN_PORT; N from EE_COUNT (default 5);
 //                       the answers' type from EE_REPLY_TYPE (default TypeB)
 //
-// Build: make examples-c (or: c++ counter.cpp $(pkg-config --cflags --libs event_engine)).
+// Build: make examples-c (or: c++ counter.cpp $(pkg-config --cflags --libs event_engine), or
+// with CMake: CMakeLists.txt here).
 // The C API is wrapped in RAII handles and an exception, as a C++ program would.
 #include <algorithm>
 #include <cstdlib>

@@ -56,7 +56,7 @@ function needPyzmq() {
   assert.equal(
     probe.status,
     0,
-    `this test needs ${python} with pyzmq (pip install pyzmq; .ci/run installs it): ${probe.stderr || probe.error}`,
+    `this test needs ${python} with pyzmq (make test-node runs it on the Python SDK venv, which has it): ${probe.stderr || probe.error}`,
   );
 }
 

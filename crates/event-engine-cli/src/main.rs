@@ -30,6 +30,9 @@ struct Cli {
 enum Command {
     /// Start the engine declared in APP (a TOML file), launch its plugins, and run until every
     /// plugin has quit (Ctrl-C or SIGTERM stops it).
+    #[command(after_help = "Examples:\n  \
+        event-engine run app.toml\n  \
+        event-engine run app.toml --ready-file ports.json   # for tap, pub and stats --ready")]
     Run {
         /// The application file.
         app: PathBuf,
@@ -40,7 +43,18 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Check APP (a TOML file) as `run` would, without starting anything: every key, value and
+    /// command; prints what it declares.
+    #[command(after_help = "Example:\n  event-engine check app.toml && event-engine run app.toml")]
+    Check {
+        /// The application file.
+        app: PathBuf,
+    },
     /// Print live events from a running engine.
+    #[command(after_help = "Examples:\n  \
+        event-engine tap --ready ports.json --filter TypeA\n  \
+        event-engine tap --endpoint tcp://127.0.0.1:SUBSCRIBE_PORT --count 10\n\n\
+        --endpoint is the bus's subscribe endpoint (\"subscribe\" in the ready file).")]
     Tap {
         #[command(flatten)]
         target: target::Target,
@@ -55,6 +69,10 @@ enum Command {
         timeout_ms: Option<u64>,
     },
     /// Publish an event (PREFIX followed by PAYLOAD) onto a running engine.
+    #[command(after_help = "Examples:\n  \
+        event-engine pub --ready ports.json TypeA 'hello'\n  \
+        event-engine pub --endpoint tcp://127.0.0.1:PUBLISH_PORT --hex hex:0100 ff00\n\n\
+        --endpoint is the bus's publish endpoint (\"publish\" in the ready file).")]
     Pub {
         #[command(flatten)]
         target: target::Target,
@@ -74,6 +92,10 @@ enum Command {
         timeout_ms: u64,
     },
     /// Show the counters of a running engine's plugins (external ones, and bridges with --ready).
+    #[command(after_help = "Examples:\n  \
+        event-engine stats --ready ports.json\n  \
+        event-engine stats --endpoint tcp://127.0.0.1:PLUGIN_PORT --json\n\n\
+        --endpoint is one external plugin's endpoint (under \"plugins\" in the ready file).")]
     Stats {
         #[command(flatten)]
         target: target::Target,
@@ -94,6 +116,7 @@ fn main() -> ExitCode {
             ready_file,
             quiet,
         } => run::run(&app, ready_file.as_deref(), quiet),
+        Command::Check { app } => run::check(&app),
         Command::Tap {
             target,
             filter,

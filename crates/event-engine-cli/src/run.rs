@@ -534,6 +534,27 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
     })
 }
 
+/// `event-engine check APP`: the file is read and checked as `run` reads it (every key and
+/// value, and the engine's settings), and what it declares is printed; exit 0 if it is valid, 2 (with the file, the key and the reason) if
+/// not.
+pub fn check(path: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let config = config::load(path)?;
+    config
+        .engine
+        .validate()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!(
+        "{}: ok: {} external plugin(s) ({} launched), {} generator(s), {} collector(s), {} bridge(s)",
+        path.display(),
+        config.plugins.len(),
+        config.plugins.iter().filter(|p| p.launch.is_some()).count(),
+        config.generators.len(),
+        config.collectors.len(),
+        config.bridges.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn print_summary(
     report: &RunReport,
     procs: &[Launched],
@@ -551,7 +572,13 @@ fn print_summary(
         }
     );
     for p in &report.plugins {
+        // A plugin whose process could not start, or kept failing, failed: the engine side of
+        // it may have finished cleanly (nothing was connected), but the user's plugin did not.
+        let process_failed = procs
+            .iter()
+            .any(|l| l.name == p.name && matches!(l.state, Proc::Failed(_)));
         let outcome = match &p.outcome {
+            Outcome::Finished if process_failed => "FAILED".to_string(),
             Outcome::Finished => "finished".to_string(),
             Outcome::Failed(f) => format!("FAILED: {}", f.details),
             Outcome::Stopped(_) => "stopped".to_string(),

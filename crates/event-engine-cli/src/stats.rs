@@ -148,8 +148,15 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(all_ok);
     }
+    // The first column fits the longest name (with --endpoint the name is the endpoint).
+    let w = rows
+        .iter()
+        .map(|(name, _, _)| name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(16);
     println!(
-        "{:<16} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8} {:>11}",
+        "{:<w$} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8} {:>11}",
         "plugin",
         "delivered",
         "redelivered",
@@ -164,7 +171,7 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
     for (name, endpoint, r) in rows {
         match r {
             Ok(s) => println!(
-                "{:<16} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8} {:>11}",
+                "{:<w$} {:>10} {:>11} {:>10} {:>8} {:>9} {:>10} {:>7} {:>8} {:>11}",
                 name,
                 s.delivered,
                 s.redelivered,
@@ -176,14 +183,14 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
                 s.sessions,
                 s.connections
             ),
-            Err(e) => println!("{name:<16} {endpoint}: {e}"),
+            Err(e) => println!("{name:<w$} {endpoint}: {e}"),
         }
     }
     for p in &internal {
         let name = p["plugin"].as_str().unwrap_or("?");
         let state = p["state"].as_str().unwrap_or("?");
         println!();
-        println!("{name:<16} {state}");
+        println!("{name:<w$} {state}");
         if let Some(counters) = p["counters"].as_object() {
             for (k, v) in counters {
                 println!("  {k:<22} {v:>12}");

@@ -19,7 +19,7 @@ pub struct Target {
     /// The application file (its ports must be fixed, not 0).
     #[arg(long, value_name = "FILE")]
     pub app: Option<PathBuf>,
-    /// An explicit endpoint, e.g. tcp://127.0.0.1:5560.
+    /// An explicit endpoint (which one depends on the command: see the examples below).
     #[arg(long)]
     pub endpoint: Option<String>,
 }

@@ -136,6 +136,31 @@ fn a_bad_file_names_the_file_the_key_and_the_reason() {
         .unwrap();
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/app.toml: cannot read"));
+    // `check` says the same without starting anything, and exits 0 for a good file.
+    let bad = dir.join("app.toml");
+    let checked = Command::new(bin())
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(checked.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&checked.stderr)
+        .contains("plugins[0].port: 99999 is not a TCP port"));
+    std::fs::write(
+        &bad,
+        "[[plugins]]\nname = \"py\"\n[plugins.run]\ncommand = [\"python3\", \"p.py\"]\n[[collectors]]\nname = \"c\"\nsubscriptions = [\"T\"]\ncount = 1\n",
+    )
+    .unwrap();
+    let checked = Command::new(bin())
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(
+        String::from_utf8_lossy(&checked.stdout).contains(
+            "app.toml: ok: 1 external plugin(s) (1 launched), 0 generator(s), 1 collector(s), 0 bridge(s)"
+        ),
+        "{checked:?}"
+    );
 }
 
 #[test]
@@ -201,6 +226,31 @@ fn a_plugin_that_keeps_failing_fails_the_run() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("broken exit 7; restarting"), "{stderr}");
     assert!(stderr.contains("broken failed (exit 7)"), "{stderr}");
+    // The summary says so too (not "finished": the engine's side of it ended cleanly).
+    assert!(
+        stderr.contains("broken         FAILED; process exit 7 after 1 restart(s)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_plugin_whose_command_cannot_start_reads_as_failed() {
+    let dir = tempdir("nostart");
+    let toml = "[[plugins]]\nname = \"classifier\"\n[plugins.run]\ncommand = [\"pyhton3\", \"classifier.py\"]\n";
+    let mut child = run_app(&dir, toml, &[]);
+    let status = wait_with_deadline(&mut child);
+    let (_, _, stderr) = output(child);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    // The last line about it is the summary's (the first one is the start-up listing).
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("event-engine:   classifier "))
+        .unwrap_or_else(|| panic!("no summary line for classifier:\n{stderr}"));
+    assert!(
+        line.contains("FAILED; process cannot start") && line.contains("pyhton3"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -346,10 +396,57 @@ fn tap_pub_and_stats_against_a_running_engine() {
         table.contains("delivered") && table.contains("watched"),
         "{table}"
     );
+    // With --endpoint the first column is the endpoint, wider than a name: the columns stay
+    // aligned (every counter ends where its heading ends).
+    let endpoint = doc[0]["endpoint"].as_str().unwrap();
+    let table = Command::new(bin())
+        .args(["stats", "--endpoint", endpoint])
+        .output()
+        .unwrap();
+    assert!(table.status.success());
+    let table = String::from_utf8_lossy(&table.stdout).to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[1].starts_with(endpoint), "{table}");
+    assert_eq!(lines[0].len(), lines[1].len(), "columns moved:\n{table}");
+    let ends = |l: &str| -> Vec<usize> {
+        let mut v = Vec::new();
+        let b = l.as_bytes();
+        for i in 0..b.len() {
+            if b[i] != b' ' && (i + 1 == b.len() || b[i + 1] == b' ') {
+                v.push(i);
+            }
+        }
+        v
+    };
+    assert_eq!(
+        ends(lines[0])[1..],
+        ends(lines[1])[1..],
+        "columns moved:\n{table}"
+    );
     c.quit().unwrap();
     let status = wait_with_deadline(&mut engine);
     assert!(status.success());
     assert!(!ready.exists(), "the ready file is removed at exit");
+}
+
+#[test]
+fn each_command_s_help_names_the_endpoint_it_needs() {
+    for (command, needs) in [
+        ("tap", "subscribe endpoint"),
+        ("pub", "publish endpoint"),
+        ("stats", "external plugin's endpoint"),
+    ] {
+        let help = Command::new(bin())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&help.stdout).to_string();
+        assert!(
+            help.contains("Examples:") && help.contains(needs),
+            "{command}: {help}"
+        );
+    }
 }
 
 #[test]
