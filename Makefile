@@ -28,7 +28,7 @@ DESTDIR ?=
 # Where cargo puts what it builds (the Node.js tests run the engine binary from there).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 
-.PHONY: all build demo demo-build demo-rust test test-rust test-demo lint bench bench-smoke clean \
+.PHONY: all build demo demo-build demo-rust test test-rust test-demo test-docs lint bench bench-smoke clean \
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python
@@ -69,7 +69,13 @@ test-demo:
 demo-rust:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c test-python test-node test-demo
+test: lint test-rust bench-smoke test-c test-python test-node test-demo test-docs
+
+# Every code block of README.md and the guides, run as written (tests/doc_snippets.py), on the
+# debug builds the SDK tests made (run after them).
+test-docs: $(PY)
+	$(CARGO) build -p event-engine-cli -p doc-snippets
+	$(PY_ENV) TARGET_DIR="$(abspath $(TARGET_DIR))" $(PY) tests/doc_snippets.py
 
 test-rust:
 	$(CARGO) test --workspace
@@ -91,7 +97,7 @@ bench-node:
 
 $(PY):
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1" "vermin>=1.6"
+	$(PY) -m pip install -q --disable-pip-version-check "maturin>=1.5,<2" "pytest>=7" "pyzmq>=22" "mypy>=1" "vermin>=1.6" "tomli>=2; python_version < '3.11'"
 
 python-env: $(PY)
 

@@ -55,10 +55,14 @@ pub fn wire_request(data: &[u8]) {
             assert_eq!(events.len() + 1, frames.len());
         }
         Ok(Request::Recv {
-            max, timeout_ms, ..
+            max,
+            timeout_ms,
+            max_bytes,
+            ..
         }) => {
             assert!((1..=wire::MAX_BATCH).contains(&max));
             assert!(timeout_ms.is_none_or(|t| t <= wire::MAX_TIMEOUT_MS));
+            assert!(max_bytes.is_none_or(|b| (1..=wire::MAX_RECV_BYTES).contains(&b)));
         }
         Ok(_) => assert_eq!(frames.len(), 1),
         Err(e) => {

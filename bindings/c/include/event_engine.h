@@ -196,6 +196,9 @@ typedef struct ee_client_options_t {
   uint64_t poll_slice_ms;
   // Longest time the engine is asked to hold one receive request (default 1000; at least 1).
   uint64_t long_poll_ms;
+  // Most bytes of event data one receive asks for (default 67108864, 64 MiB; 1 to 2^40): a
+  // batch stops at `max` events or this many bytes; a single larger event comes alone.
+  uint64_t max_batch_bytes;
 } ee_client_options_t;
 
 // A plugin's counters on the engine (`ee_client_stats`, `ee_running_plugin_stats`,

@@ -37,6 +37,9 @@ pub struct ee_client_options_t {
     pub poll_slice_ms: u64,
     /// Longest time the engine is asked to hold one receive request (default 1000; at least 1).
     pub long_poll_ms: u64,
+    /// Most bytes of event data one receive asks for (default 67108864, 64 MiB; 1 to 2^40): a
+    /// batch stops at `max` events or this many bytes; a single larger event comes alone.
+    pub max_batch_bytes: u64,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -55,6 +58,7 @@ impl From<&ClientOptions> for ee_client_options_t {
                 .map_or(-1, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX)),
             poll_slice_ms: ms(o.poll_slice),
             long_poll_ms: ms(o.long_poll),
+            max_batch_bytes: o.max_batch_bytes,
         }
     }
 }
@@ -69,6 +73,7 @@ impl From<&ee_client_options_t> for ClientOptions {
             publish_timeout: timeout_arg(o.publish_timeout_ms),
             poll_slice: Duration::from_millis(o.poll_slice_ms),
             long_poll: Duration::from_millis(o.long_poll_ms),
+            max_batch_bytes: o.max_batch_bytes,
             ..ClientOptions::default()
         }
     }

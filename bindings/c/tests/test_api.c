@@ -51,6 +51,7 @@ static void test_options(void) {
     CHECK(o.publish_timeout_ms == 30000);
     CHECK(o.poll_slice_ms == 100);
     CHECK(o.long_poll_ms == 1000);
+    CHECK(o.max_batch_bytes == 67108864);
     CHECK_STATUS(ee_client_options_default(NULL), EE_NULL_POINTER);
     CHECK_ERROR_MENTIONS("options");
 }
@@ -77,6 +78,15 @@ static void test_connect_errors(void) {
     OK(ee_client_options_default(&o));
     o.long_poll_ms = 0;
     CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    OK(ee_client_options_default(&o));
+    o.max_batch_bytes = 0;
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("max_batch_bytes");
+    OK(ee_client_options_default(&o));
+    o.max_batch_bytes = 3145728;
+    OK(ee_client_connect_port("127.0.0.1", 1, &o, &c));
+    ee_client_free(c);
+    c = NULL;
 
     CHECK_STATUS(ee_client_connect_port(NULL, 1, NULL, &c), EE_NULL_POINTER);
     CHECK_STATUS(ee_client_connect_port("", 1, NULL, &c), EE_INVALID_ARGUMENT);

@@ -431,6 +431,25 @@ fn tap_pub_and_stats_against_a_running_engine() {
 }
 
 #[test]
+fn each_command_s_help_names_the_endpoint_it_needs() {
+    for (command, needs) in [
+        ("tap", "subscribe endpoint"),
+        ("pub", "publish endpoint"),
+        ("stats", "external plugin's endpoint"),
+    ] {
+        let help = Command::new(bin())
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&help.stdout).to_string();
+        assert!(
+            help.contains("Examples:") && help.contains(needs),
+            "{command}: {help}"
+        );
+    }
+}
+
+#[test]
 fn pub_without_an_engine_is_a_clear_error() {
     let out = Command::new(bin())
         .args([

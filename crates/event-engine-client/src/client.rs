@@ -49,7 +49,20 @@ pub struct ClientOptions {
     pub long_poll: Duration,
     /// The protocol to speak (default v2).
     pub protocol: Protocol,
+    /// Most bytes of event data one receive asks the engine for (`recv max_bytes=`), 1 to
+    /// [`wire::MAX_RECV_BYTES`]; default [`DEFAULT_MAX_BATCH_BYTES`] (64 MiB). A batch holds
+    /// events up to `max` or this many bytes, whichever comes first; a single event larger than
+    /// this still comes, alone. It bounds the memory of one batch to about
+    /// `max(max_batch_bytes, largest event)` however large the events are. Protocol v2 only
+    /// (v1 has no batches); an engine older than the budget is asked without it.
+    pub max_batch_bytes: u64,
 }
+
+/// The default [`ClientOptions::max_batch_bytes`]: 64 MiB, the engine's default
+/// `max_event_bytes` and `max_request_bytes`. With it one batch never needs more memory than the
+/// largest event the engine accepts by default, and batches of small events are not cut (65536
+/// events of up to 1 KiB fit).
+pub const DEFAULT_MAX_BATCH_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -62,6 +75,7 @@ impl Default for ClientOptions {
             poll_slice: Duration::from_millis(100),
             long_poll: Duration::from_secs(1),
             protocol: Protocol::V2,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
         }
     }
 }
@@ -129,6 +143,12 @@ pub struct Client {
     outstanding: bool,
     /// v1: the connection for publishing and quitting while `next_msg` is outstanding.
     side: Option<zmq::Socket>,
+    /// The engine refused `recv max_bytes=` (it predates the byte budget): receives are sent
+    /// without it.
+    no_byte_budget: bool,
+    /// Most bytes of one request the engine accepts, all frames together: its `hello`'s
+    /// `max_request_bytes` once known, else the default.
+    max_request_bytes: usize,
 }
 
 /// A check that a client's blocking calls make at least every `poll_slice`; see
@@ -181,6 +201,8 @@ impl Client {
             interrupt_check: None,
             outstanding: false,
             side: None,
+            no_byte_budget: false,
+            max_request_bytes: wire::DEFAULT_MAX_REQUEST_BYTES,
         };
         client.socket()?;
         Ok(client)
@@ -530,7 +552,12 @@ impl Client {
         self.v2_only("hello")?;
         let reply = self.send_request(Request::Hello, Kind::Idempotent, Some(Duration::ZERO))?;
         match Self::expect(reply, "hello")? {
-            Reply::Hello(h) => Ok(*h),
+            Reply::Hello(h) => {
+                if let Ok(n @ 1..) = usize::try_from(h.max_request_bytes) {
+                    self.max_request_bytes = n;
+                }
+                Ok(*h)
+            }
             other => Err(Error::UnexpectedReply(format!("{other:?}"))),
         }
     }
@@ -552,7 +579,9 @@ impl Client {
     }
 
     /// Up to `max` events, waiting at most `timeout` for the first (`None`: until one arrives).
-    /// Returns what is available at once after the first; empty when none came in time.
+    /// Returns what is available at once after the first, within
+    /// [`ClientOptions::max_batch_bytes`] bytes (an event larger than that comes alone); empty
+    /// when none came in time.
     pub fn next_batch(&mut self, max: usize, timeout: Option<Duration>) -> Result<Vec<Event>> {
         self.next_batch_interruptible(max, timeout, &mut || false)
     }
@@ -598,16 +627,36 @@ impl Client {
         wait: Duration,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
+        let max_bytes = (!self.no_byte_budget).then_some(self.options.max_batch_bytes);
         let command = Request::Recv {
             max: max as u32,
             timeout_ms: Some(wait.as_millis() as u64),
+            max_bytes,
             ack: self.last_seq,
         };
         let frames = command.to_frames();
         let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
         let reply = self.request(&frames, Kind::Idempotent, Some(wait), interrupted)?;
+        let parsed = match Self::expect(reply, "events") {
+            Err(Error::Protocol(e))
+                if e.code == wire::ErrorCode::BadArgument
+                    && max_bytes.is_some()
+                    && e.message.contains("max_bytes") =>
+            {
+                // An engine from before the byte budget: nothing was consumed or acknowledged
+                // (an error changes nothing); ask again without it.
+                warn!(
+                    "the engine at {} does not take recv max_bytes (an older engine): batches \
+                     are bounded by their count only",
+                    self.endpoint
+                );
+                self.no_byte_budget = true;
+                return self.recv_once(max, wait, interrupted);
+            }
+            other => other,
+        };
         self.acked = self.last_seq;
-        let (seq, redelivered, events) = match Self::expect(reply, "events") {
+        let (seq, redelivered, events) = match parsed {
             Err(Error::Protocol(e))
                 if e.code == wire::ErrorCode::BadSequence && self.last_seq.is_some() =>
             {
@@ -658,8 +707,10 @@ impl Client {
     }
 
     /// Publishes events in one round trip, in order; returns how many. Events that add up to
-    /// more than the engine's default request size ([`wire::DEFAULT_MAX_REQUEST_BYTES`]) go in
-    /// several round trips, in order; if one fails, the events before it are published.
+    /// more than the engine's request size (`max_request_bytes` of its `hello` once
+    /// [`Client::hello`] was called, else [`wire::DEFAULT_MAX_REQUEST_BYTES`], the command frame
+    /// included) go in several round trips, in order; if one fails, the events before it are
+    /// published. An event larger than that alone is sent alone (the engine refuses it).
     pub fn publish_batch<I, B>(&mut self, events: I) -> Result<usize>
     where
         I: IntoIterator<Item = B>,
@@ -687,12 +738,12 @@ impl Client {
         }
         let mut published = 0;
         let mut start = 0;
+        // A request's bytes are all its frames: the command frame and the events.
+        let limit = self.max_request_bytes;
         while start < events.len() {
             let mut end = start + 1;
-            let mut bytes = events[start].as_ref().len();
-            while end < events.len()
-                && bytes + events[end].as_ref().len() <= wire::DEFAULT_MAX_REQUEST_BYTES
-            {
+            let mut bytes = wire::PUBLISH_COMMAND.len() + events[start].as_ref().len();
+            while end < events.len() && bytes.saturating_add(events[end].as_ref().len()) <= limit {
                 bytes += events[end].as_ref().len();
                 end += 1;
             }

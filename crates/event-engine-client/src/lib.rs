@@ -50,7 +50,9 @@ mod target;
 pub use event_engine_protocol as wire;
 
 pub use batch::PublishError;
-pub use client::{CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol};
+pub use client::{
+    CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol, DEFAULT_MAX_BATCH_BYTES,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use launch::LaunchEnv;
 pub use target::Target;

@@ -6,7 +6,8 @@
 //!   with no limit; a negative number or NaN is an invalid argument; 0 only takes what is there.
 //! * A **setting** ([`ClientOptions`]): a finite number from 0 up to [`FOREVER`]; `reply_timeout`,
 //!   `poll_slice` and `long_poll` must be longer than 0. `publish_timeout` may also be "no limit".
-//! * A **count** (`retries`, a batch's `max`, a port): a whole number within its range.
+//! * A **count** (`retries`, a batch's `max`, a port, `max_batch_bytes`): a whole number within
+//!   its range (`max_batch_bytes` from 1 to [`MAX_RECV_BYTES`], 1 TiB).
 //!
 //! ```
 //! use std::time::Duration;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use crate::client::{ClientOptions, Protocol};
 use crate::error::{Error, Result};
-use crate::wire::MAX_BATCH;
+use crate::wire::{MAX_BATCH, MAX_RECV_BYTES};
 
 /// The longest duration anything may be set to, about 31.7 years (10^9 s): a time-out at or
 /// beyond it means "no limit". It keeps `Instant::now() + duration` far from overflowing.
@@ -150,6 +151,12 @@ pub fn batch_max(value: f64) -> Result<usize> {
     whole("max", value, 1, u64::from(MAX_BATCH)).map(|n| n as usize)
 }
 
+/// A byte budget ([`ClientOptions::max_batch_bytes`]): a whole number from 1 to
+/// [`MAX_RECV_BYTES`], named `name` in the error.
+pub fn byte_budget(name: &str, value: f64) -> Result<u64> {
+    whole(name, value, 1, MAX_RECV_BYTES)
+}
+
 /// A protocol version: 1 ([`Protocol::V1`]) or 2 ([`Protocol::V2`]).
 pub fn protocol(version: i64) -> Result<Protocol> {
     match version {
@@ -176,6 +183,13 @@ impl ClientOptions {
 
     /// [`ClientOptions::validate`], naming the options as `spelling` does.
     pub fn validate_spelled(&self, spelling: Spelling) -> Result<()> {
+        if !(1..=MAX_RECV_BYTES).contains(&self.max_batch_bytes) {
+            return Err(invalid(format!(
+                "{} must be a whole number from 1 to {MAX_RECV_BYTES} (got {})",
+                spelling.spell("max_batch_bytes", false),
+                self.max_batch_bytes
+            )));
+        }
         let durations = [
             ("reply_timeout", Some(self.reply_timeout), true),
             ("reconnect_backoff", Some(self.reconnect_backoff), false),
@@ -291,6 +305,16 @@ mod tests {
         };
         assert!(fine.validate().is_ok());
         assert_eq!(Spelling::CamelMs.spell("retries", false), "retries");
+        for bad in [0, MAX_RECV_BYTES + 1] {
+            let o = ClientOptions {
+                max_batch_bytes: bad,
+                ..ClientOptions::default()
+            };
+            let e = o.validate_spelled(Spelling::CamelMs).unwrap_err();
+            assert!(e.to_string().contains("maxBatchBytes must"), "{e}");
+        }
+        assert_eq!(byte_budget("b", 1048576.0).ok(), Some(1 << 20));
+        assert!(byte_budget("b", 0.0).is_err() && byte_budget("b", 1.5).is_err());
         assert_eq!(Spelling::CamelMs.spell("long_poll", true), "longPollMs");
     }
 }

@@ -14,7 +14,7 @@
 //! use event_engine_protocol::{parse_request, Reply, Request};
 //!
 //! // A client asks for up to 10 events, waiting at most 100 ms...
-//! let asked = Request::Recv { max: 10, timeout_ms: Some(100), ack: None };
+//! let asked = Request::Recv { max: 10, timeout_ms: Some(100), max_bytes: None, ack: None };
 //! let frames = asked.to_frames();
 //! let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
 //! assert_eq!(frames, [b"plugin_command: recv max=10 timeout_ms=100".as_slice()]);
@@ -49,6 +49,9 @@ pub const QUIT_ACK: &[u8] = b"event-engine: bye";
 pub const PROTOCOL_VERSION: u32 = 2;
 /// Largest `max` accepted by `recv`.
 pub const MAX_BATCH: u32 = 65_536;
+/// Largest `max_bytes` accepted by `recv`: 1 TiB, far above what an engine can hold for one
+/// plugin, and exact as a JavaScript number and a C `uint64_t`.
+pub const MAX_RECV_BYTES: u64 = 1 << 40;
 /// Largest `timeout_ms` accepted by `recv` (one hour).
 pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 /// The engine's default `max_request_bytes` (and `max_event_bytes`): 64 MiB. Clients split a

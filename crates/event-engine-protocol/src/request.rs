@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::error::{ErrorCode, WireError};
-use crate::{COMMAND_PREFIX, MAX_BATCH, MAX_TIMEOUT_MS, NEXT_MSG, QUIT};
+use crate::{COMMAND_PREFIX, MAX_BATCH, MAX_RECV_BYTES, MAX_TIMEOUT_MS, NEXT_MSG, QUIT};
 
 /// A parsed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,12 +17,15 @@ pub enum Request<'a> {
     Publish(&'a [u8]),
     /// v2 `plugin_command: hello`.
     Hello,
-    /// v2 `plugin_command: recv [max=N] [timeout_ms=T] [ack=S]`.
+    /// v2 `plugin_command: recv [max=N] [timeout_ms=T] [max_bytes=B] [ack=S]`.
     Recv {
         /// Most events in the reply (1 when absent).
         max: u32,
         /// How long to wait for the first event; `None` waits for ever.
         timeout_ms: Option<u64>,
+        /// Most bytes of event data in the reply (`None`: no byte limit). A single event larger
+        /// than this is sent alone.
+        max_bytes: Option<u64>,
         /// The last sequence number the client has processed, if it says.
         ack: Option<u64>,
     },
@@ -60,8 +63,14 @@ impl<'a> Request<'a> {
             Request::Recv {
                 max,
                 timeout_ms,
+                max_bytes,
                 ack,
-            } => vec![Cow::Owned(recv_command(*max, *timeout_ms, *ack))],
+            } => vec![Cow::Owned(recv_command(
+                *max,
+                *timeout_ms,
+                *max_bytes,
+                *ack,
+            ))],
             Request::Ack { seq } => vec![Cow::Owned(ack_command(*seq))],
             Request::PublishBatch(events) => std::iter::once(Cow::Borrowed(PUBLISH_COMMAND))
                 .chain(events.iter().map(|e| Cow::Borrowed(*e)))
@@ -142,11 +151,13 @@ pub fn parse_request<'a>(frames: &[&'a [u8]]) -> Result<Request<'a>, WireError> 
                 None | Some("-1") => None,
                 Some(v) => Some(parse_u64("timeout_ms", v, 0, MAX_TIMEOUT_MS)?),
             };
+            let max_bytes = args.take_u64("max_bytes", 1, MAX_RECV_BYTES)?;
             let ack = args.take_u64("ack", 0, u64::MAX)?;
             args.finish(verb)?;
             single(Request::Recv {
                 max,
                 timeout_ms,
+                max_bytes,
                 ack,
             })
         }
@@ -290,12 +301,22 @@ impl<'a> Args<'a> {
     }
 }
 
-/// Builds the command frame of a `recv` request.
-pub fn recv_command(max: u32, timeout_ms: Option<u64>, ack: Option<u64>) -> Vec<u8> {
+/// Builds the command frame of a `recv` request: `max`, `timeout_ms` (-1 for `None`), then
+/// `max_bytes` and `ack` when given. Without `max_bytes` the bytes are those of clients before
+/// it existed.
+pub fn recv_command(
+    max: u32,
+    timeout_ms: Option<u64>,
+    max_bytes: Option<u64>,
+    ack: Option<u64>,
+) -> Vec<u8> {
     let mut s = format!("plugin_command: recv max={max}");
     match timeout_ms {
         Some(t) => s.push_str(&format!(" timeout_ms={t}")),
         None => s.push_str(" timeout_ms=-1"),
+    }
+    if let Some(b) = max_bytes {
+        s.push_str(&format!(" max_bytes={b}"));
     }
     if let Some(a) = ack {
         s.push_str(&format!(" ack={a}"));
@@ -374,6 +395,7 @@ mod tests {
             Request::Recv {
                 max: 1,
                 timeout_ms: None,
+                max_bytes: None,
                 ack: None
             }
         );
@@ -382,6 +404,7 @@ mod tests {
             Request::Recv {
                 max: 3,
                 timeout_ms: Some(0),
+                max_bytes: None,
                 ack: Some(7)
             }
         );
@@ -419,12 +442,70 @@ mod tests {
             ErrorCode::BadArgument
         );
         assert_eq!(
-            parse(&[&recv_command(5, Some(10), Some(2))]).unwrap(),
+            parse(&[&recv_command(5, Some(10), None, Some(2))]).unwrap(),
             Request::Recv {
                 max: 5,
                 timeout_ms: Some(10),
+                max_bytes: None,
                 ack: Some(2)
             }
+        );
+    }
+
+    #[test]
+    fn recv_max_bytes() {
+        let recv = |max_bytes| Request::Recv {
+            max: 10,
+            timeout_ms: Some(100),
+            max_bytes,
+            ack: None,
+        };
+        assert_eq!(
+            parse(&[b"plugin_command: recv max=10 timeout_ms=100 max_bytes=3145728"]).unwrap(),
+            recv(Some(3_145_728))
+        );
+        assert_eq!(
+            parse(&[b"plugin_command: recv max_bytes=1 timeout_ms=100 max=10"]).unwrap(),
+            recv(Some(1))
+        );
+        // Formatted after timeout_ms, before ack; absent, the bytes are the old ones.
+        assert_eq!(
+            recv_command(10, Some(100), Some(3_145_728), Some(4)),
+            b"plugin_command: recv max=10 timeout_ms=100 max_bytes=3145728 ack=4"
+        );
+        assert_eq!(
+            recv_command(10, Some(100), None, Some(4)),
+            b"plugin_command: recv max=10 timeout_ms=100 ack=4"
+        );
+        assert_eq!(
+            recv(None).to_frames()[0].as_ref(),
+            b"plugin_command: recv max=10 timeout_ms=100"
+        );
+        let message = |frame: &[u8]| parse(&[frame]).unwrap_err();
+        let e = message(b"plugin_command: recv max_bytes=0");
+        assert_eq!(e.code, ErrorCode::BadArgument);
+        assert_eq!(
+            e.message,
+            format!("max_bytes=0 is out of range (1..={MAX_RECV_BYTES})")
+        );
+        let over = format!("plugin_command: recv max_bytes={}", MAX_RECV_BYTES + 1);
+        assert_eq!(message(over.as_bytes()).code, ErrorCode::BadArgument);
+        for bad in [
+            &b"plugin_command: recv max_bytes=-1"[..],
+            b"plugin_command: recv max_bytes=1MiB",
+            b"plugin_command: recv max_bytes=+5",
+            b"plugin_command: recv max_bytes=99999999999999999999999",
+            b"plugin_command: recv max_bytes=1 max_bytes=2",
+        ] {
+            assert_eq!(message(bad).code, ErrorCode::BadArgument);
+        }
+        assert_eq!(
+            message(b"plugin_command: recv max_bytes=ten").message,
+            "max_bytes=ten is not a number"
+        );
+        assert_eq!(
+            code(&[b"plugin_command: recv max_bytes="]),
+            ErrorCode::BadCommand
         );
     }
 
@@ -453,11 +534,25 @@ mod tests {
             Request::Recv {
                 max: 7,
                 timeout_ms: None,
+                max_bytes: None,
                 ack: Some(3),
             },
             Request::Recv {
                 max: MAX_BATCH,
                 timeout_ms: Some(0),
+                max_bytes: None,
+                ack: None,
+            },
+            Request::Recv {
+                max: 1000,
+                timeout_ms: Some(500),
+                max_bytes: Some(3 << 20),
+                ack: Some(9),
+            },
+            Request::Recv {
+                max: 1,
+                timeout_ms: None,
+                max_bytes: Some(MAX_RECV_BYTES),
                 ack: None,
             },
             Request::Ack { seq: 12 },

@@ -220,8 +220,9 @@ pub(crate) fn serve(
 enum Wait {
     /// v1 `next_msg`: one event as a bare frame, no time limit.
     V1,
-    /// v2 `recv`: up to `max` events behind a header.
-    Batch { max: usize },
+    /// v2 `recv`: up to `max` events behind a header, and at most `max_bytes` bytes of event
+    /// data (a single event larger than that goes alone).
+    Batch { max: usize, max_bytes: usize },
 }
 
 struct Waiting {
@@ -552,14 +553,17 @@ impl Server<'_> {
             Request::Recv {
                 max,
                 timeout_ms,
+                max_bytes,
                 ack,
-            } => self.consume(
-                session,
-                envelope,
-                ack,
-                Wait::Batch { max: max as usize },
-                timeout_ms,
-            )?,
+            } => {
+                let max_bytes =
+                    max_bytes.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
+                let kind = Wait::Batch {
+                    max: max as usize,
+                    max_bytes,
+                };
+                self.consume(session, envelope, ack, kind, timeout_ms)?
+            }
             Request::Publish(data) if data.len() > self.limits.max_event_bytes => {
                 let e = too_large(data.len(), self.limits.max_event_bytes, None);
                 self.reply_error(envelope, &e)?;
@@ -753,20 +757,33 @@ impl Server<'_> {
         let Some(waiting) = self.waiting.as_ref() else {
             return Ok(());
         };
-        let max = match waiting.kind {
+        let (max, max_bytes) = match waiting.kind {
             Wait::V1 => return self.fulfill_v1(),
-            Wait::Batch { max } => max,
+            Wait::Batch { max, max_bytes } => (max, max_bytes),
         };
-        while self.window.redeliverable() < max && self.window.room() > 0 {
-            match self.next_from_bus()? {
-                Some(e) => self.window.push(e),
-                None => break,
+        // What the window holds for this session first (redeliveries), then new events off the
+        // bus, while the batch has room in both its count and its bytes. An event that does not
+        // fit goes back to the front of the buffer, for the next request.
+        let fit = self.window.fit(max, max_bytes);
+        let (mut count, mut bytes) = (fit.count, fit.bytes);
+        if !fit.full {
+            while count < max && self.window.room() > 0 {
+                let Some(e) = self.next_from_bus()? else {
+                    break;
+                };
+                if !fits(count, bytes, e.len(), max_bytes) {
+                    self.buffer.push_front(e);
+                    break;
+                }
+                count += 1;
+                bytes = bytes.saturating_add(e.len());
+                self.window.push(e);
             }
         }
         let Some(waiting) = self.waiting.take() else {
             return Ok(());
         };
-        let batch: Vec<_> = self.window.peek(max).collect();
+        let batch: Vec<_> = self.window.peek(count).collect();
         if batch.is_empty() {
             self.waiting = Some(waiting);
             return Ok(());
@@ -895,6 +912,13 @@ impl Server<'_> {
             .buffered
             .store(self.buffer.len() as u64, Ordering::Relaxed);
     }
+}
+
+/// True when an event of `len` bytes may join a batch of `count` events and `bytes` bytes
+/// within `max_bytes`: always when the batch is empty (an event larger than the budget goes
+/// alone), else when the sum stays within the budget.
+fn fits(count: usize, bytes: usize, len: usize, max_bytes: usize) -> bool {
+    count == 0 || bytes.saturating_add(len) <= max_bytes
 }
 
 fn too_large(size: usize, max: usize, index: Option<usize>) -> WireError {

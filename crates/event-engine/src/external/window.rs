@@ -34,6 +34,18 @@ pub(crate) struct Out<'a> {
     pub redelivered: bool,
 }
 
+/// How many of the window's next events fit in one batch ([`Window::fit`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fit {
+    /// Events that fit.
+    pub count: usize,
+    /// Their bytes, together.
+    pub bytes: usize,
+    /// True when the batch can take no more (its count or its bytes are used up); false when
+    /// the window ran out of events first.
+    pub full: bool,
+}
+
 /// What [`Window::begin_consume`] and [`Window::ack`] changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Changes {
@@ -185,6 +197,22 @@ impl Window {
                 data: &e.data,
                 redelivered: e.deliveries > 0,
             })
+    }
+
+    /// How much of what [`Window::peek`] would give fits in a batch of at most `max` events and
+    /// `max_bytes` bytes of event data; the first event always fits, however large.
+    pub(crate) fn fit(&self, max: usize, max_bytes: usize) -> Fit {
+        let mut fit = Fit::default();
+        for e in self.entries.iter().skip(self.cursor) {
+            if fit.count == max || !super::fits(fit.count, fit.bytes, e.data.len(), max_bytes) {
+                fit.full = true;
+                break;
+            }
+            fit.count += 1;
+            fit.bytes = fit.bytes.saturating_add(e.data.len());
+        }
+        fit.full |= fit.count == max;
+        fit
     }
 
     /// The oldest event in the window, for a v1 `next_msg` (whatever the current session was
@@ -346,6 +374,26 @@ mod tests {
         let c = w.begin_consume(b"a", None).unwrap();
         assert_eq!((c.acked, c.new_session), (1, false));
         assert_eq!(take(&mut w, 5), vec![(3, b"e3".to_vec(), false)]);
+    }
+
+    #[test]
+    fn a_batch_fits_its_count_and_its_bytes() {
+        let mut w = Window::new(10);
+        w.begin_consume(b"a", None).unwrap();
+        fill(&mut w, &[b"aaaa", b"bbbb", b"cccccccccc", b"dd"]);
+        let fit = |w: &Window, max, bytes| {
+            let f = w.fit(max, bytes);
+            (f.count, f.bytes, f.full)
+        };
+        assert_eq!(fit(&w, 10, usize::MAX), (4, 20, false));
+        assert_eq!(fit(&w, 2, usize::MAX), (2, 8, true));
+        assert_eq!(fit(&w, 10, 8), (2, 8, true));
+        assert_eq!(fit(&w, 10, 9), (2, 8, true));
+        // An event larger than the budget goes alone.
+        assert_eq!(fit(&w, 10, 3), (1, 4, true));
+        take(&mut w, 2);
+        assert_eq!(fit(&w, 10, 3), (1, 10, true));
+        assert_eq!(fit(&w, 10, 12), (2, 12, false));
     }
 
     #[test]
