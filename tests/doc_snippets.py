@@ -442,6 +442,21 @@ def python_import(b: Block) -> None:
     sh(f"python3 -c {shlex.quote(b.text)}", REPO)
 
 
+def python_logging(b: Block) -> None:
+    # The block, then a call that logs at debug level: a request to a port where no engine
+    # answers, retried on a new connection ("reconnecting").
+    code = b.text + f"""
+import pyevents
+plugin = pyevents.Plugin({free_port()}, reply_timeout=0.05, retries=0)
+try:
+    plugin.next(timeout=0)
+except pyevents.Disconnected:
+    pass
+"""
+    out = sh(f"python3 -c {shlex.quote(code)}", REPO)
+    assert re.search(r"pyevents\.client DEBUG .*reconnecting", out), out
+
+
 PORT_FROM_ENV = "int(os.environ['EE_PLUGIN_PORT'])"
 
 
@@ -860,6 +875,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "python-plugin": covered_by("python-app"),
     "python-batches": python_batches,
     "python-import": python_import,
+    "python-logging": python_logging,
     "python-02-loop": python_02_loop,
     "python-batch-loop": python_batch_loop,
     "python-dev": make_targets("test-python", "bench-python"),

@@ -8,6 +8,7 @@ mod convert;
 mod errors;
 mod event;
 mod info;
+mod logging;
 mod plugin;
 
 use pyo3::prelude::*;
@@ -25,6 +26,8 @@ fn tcp_endpoint(host: &str, port: u16) -> String {
 /// The private native module `pyevents._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The Rust side's log records go to Python's `logging`, under `pyevents`.
+    logging::install(m.py())?;
     m.add_class::<Plugin>()?;
     m.add_class::<Event>()?;
     m.add_class::<Info>()?;
