@@ -20,6 +20,15 @@ fn event(i: usize, size: usize) -> Vec<u8> {
     e
 }
 
+/// What the producer publishes for `sizes`, in order.
+fn expected(sizes: &[usize]) -> Vec<Vec<u8>> {
+    sizes
+        .iter()
+        .enumerate()
+        .map(|(i, s)| event(i, *s))
+        .collect()
+}
+
 fn producer(sizes: Vec<usize>) -> FnPlugin {
     FnPlugin::new("producer", move |pub_socket, _| {
         for (i, size) in sizes.iter().enumerate() {
@@ -77,12 +86,7 @@ fn one_mib_events_come_three_per_three_mib_reply_and_a_larger_one_alone() {
     // Events may arrive while a reply is made, so a reply can be smaller than 3; but never more,
     // and the 5 MB event is always alone.
     assert!(counts.iter().all(|n| *n <= 3), "{counts:?}");
-    let expected: Vec<Vec<u8>> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| event(i, *s))
-        .collect();
-    assert!(got == expected, "events lost or reordered");
+    assert!(got == expected(&sizes), "events lost or reordered");
     let (_, none) = recv(&c, "max=10 timeout_ms=0");
     assert!(none.is_empty());
     drop(c);
@@ -134,12 +138,7 @@ fn many_small_budgets_lose_and_reorder_nothing_and_redelivery_keeps_numbers() {
         assert!(events.len() == 1 || bytes <= budget, "{bytes} > {budget}");
         got.extend(events);
     }
-    let expected: Vec<Vec<u8>> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| event(i, *s))
-        .collect();
-    assert!(got == expected, "events lost or reordered");
+    assert!(got == expected(&sizes), "events lost or reordered");
     // A new session gets the unacknowledged last batch again, within its budget.
     drop(c);
     let c = ReqClient::connect(port);
@@ -177,12 +176,7 @@ fn the_client_never_gets_a_batch_over_its_budget() {
             got.push(e.data);
         }
     }
-    let expected: Vec<Vec<u8>> = sizes
-        .iter()
-        .enumerate()
-        .map(|(i, s)| event(i, *s))
-        .collect();
-    assert!(got == expected, "events lost or reordered");
+    assert!(got == expected(&sizes), "events lost or reordered");
     // Publishing 8 MiB events: split so that no request passes 64 MiB with its command frame.
     let big: Vec<Vec<u8>> = (0..9)
         .map(|i| {
