@@ -27,8 +27,10 @@ Rust blocks are programs of ``crates/doc-snippets`` (``doc-snippet NAME``). Run 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import re
 import shlex
 import shutil
@@ -36,7 +38,7 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 try:
     import tomllib
@@ -44,7 +46,7 @@ except ImportError:  # Python < 3.11: the venv has tomli
     import tomli as tomllib  # type: ignore[no-redef]
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("TARGET_DIR") or os.environ.get("CARGO_TARGET_DIR") or REPO / "target").resolve()
@@ -116,6 +118,12 @@ def scratch(name: str) -> Path:
     shutil.rmtree(d, ignore_errors=True)
     d.mkdir(parents=True)
     return d
+
+
+def with_path(first: Path, env: dict[str, str]) -> dict[str, str]:
+    """`env` with `first` at the front of its PATH."""
+    env["PATH"] = f"{first}:{env['PATH']}"
+    return env
 
 
 def env_with(**extra: str) -> dict[str, str]:
@@ -219,7 +227,7 @@ def run_app(
 def plugin_app(command: list[str], n: int = 100, subscribe: str = "TypeA", reply: str = "TypeB",
                event: str = "TypeAThis is message {i}", collect: int | None = None,
                extra: str = "") -> str:
-    return f"""
+    app = f"""
 [[generators]]
 name = "producer"
 count = {n}
@@ -230,13 +238,17 @@ name = "snippet"
 subscriptions = [{json.dumps(subscribe)}]
 [plugins.run]
 command = {json.dumps(command)}
-{extra}
+{extra}"""
+    collect = n if collect is None else collect
+    if collect:  # 0: no collector
+        app += f"""
 [[collectors]]
 name = "collector"
 subscriptions = [{json.dumps(reply)}]
-count = {n if collect is None else collect}
+count = {collect}
 timeout_ms = 60000
 """
+    return app
 
 
 def expect_collected(out: str, n: int) -> None:
@@ -374,9 +386,7 @@ def readme_cli(b: Block) -> None:
     shutil.rmtree(INSTALLED, ignore_errors=True)
     sh(f"{install} --debug --root {INSTALLED} --quiet", REPO, timeout=1800)
     run = lines[1].split("#")[0].strip()
-    env = env_with()
-    env["PATH"] = f"{INSTALLED / 'bin'}:{env['PATH']}"
-    out = sh(run, REPO, env)
+    out = sh(run, REPO, with_path(INSTALLED / "bin", env_with()))
     expect_collected(out, 1000)
 
 
@@ -396,15 +406,12 @@ def python_install(b: Block) -> None:
 def readme_python_install(b: Block) -> None:
     if not (FRESH_VENV / "bin" / "python").exists():
         python_install(block("python-install"))
-    env = env_with(MATURIN_PEP517_ARGS="--profile dev", PIP_DISABLE_PIP_VERSION_CHECK="1")
-    env["PATH"] = f"{FRESH_VENV / 'bin'}:{env['PATH']}"
-    sh(b.text, REPO, env, timeout=1800)
+    sh(b.text, REPO, fresh_venv_env(MATURIN_PEP517_ARGS="--profile dev", PIP_DISABLE_PIP_VERSION_CHECK="1"),
+       timeout=1800)
 
 
-def fresh_venv_env() -> dict[str, str]:
-    env = env_with()
-    env["PATH"] = f"{FRESH_VENV / 'bin'}:{env['PATH']}"
-    return env
+def fresh_venv_env(**extra: str) -> dict[str, str]:
+    return with_path(FRESH_VENV / "bin", env_with(**extra))
 
 
 def readme_python(b: Block) -> None:
@@ -542,7 +549,7 @@ def node_sigterm(b: Block) -> None:
     node_project(d)
     (d / "plugin.js").write_text(node_main(b.text, "  const plugin = await Plugin.connect();\n",
                                            "  console.log('the loop ended');\n"))
-    app = plugin_app(["node", "plugin.js"], 3, collect=0).split("[[collectors]]")[0]
+    app = plugin_app(["node", "plugin.js"], 3, collect=0)
     signalled = []
 
     def stop_the_plugin(s: list[dict]) -> bool:
@@ -635,7 +642,7 @@ def c_compile(b: Block) -> None:
     env.pop("LD_LIBRARY_PATH", None)
     lines = b.text.replace("/usr/local/lib/", f"{C_PREFIX}/lib/")
     # One build after the other, each run as the plugin (the C one, the C++ one, the static one).
-    for i, cmd in enumerate(l for l in _commands(lines)):
+    for i, cmd in enumerate(_commands(lines)):
         sh(cmd, d, env)
         built = d / ("a.out" if " -o " not in cmd else cmd.split(" -o ")[1].split()[0])
         target = d / f"built-{i}"
@@ -728,9 +735,7 @@ def cli_install(b: Block) -> None:
     d = scratch(b.name)
     shutil.copy(REPO / "examples/python/app.toml", d / "app.toml")
     shutil.copy(REPO / "examples/python/counter.py", d / "counter.py")
-    env = env_with()
-    env["PATH"] = f"{INSTALLED / 'bin'}:{env['PATH']}"
-    out = sh(cmds[1], d, env)
+    out = sh(cmds[1], d, with_path(INSTALLED / "bin", env_with()))
     assert "app.toml: ok:" in out
     expect_collected(out, 1000)
 
@@ -742,20 +747,8 @@ def cli_run_output(b: Block) -> None:
 
 def cli_ready(b: Block) -> None:
     sample = json.loads(b.text)
-    d = scratch(b.name)
-    app = '[[plugins]]\nname = "classifier"\n'
-    (d / "app.toml").write_text(app)
-    child = subprocess.Popen([str(ENGINE), "run", "app.toml", "--ready-file", "ready.json"], cwd=d,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + DEADLINE
-        while not (d / "ready.json").exists():
-            assert time.monotonic() < deadline and child.poll() is None, "no ready file"
-            time.sleep(0.05)
-        real = json.loads((d / "ready.json").read_text())
-    finally:
-        child.send_signal(signal.SIGTERM)
-        child.wait(timeout=DEADLINE)
+    with watched_engine(scratch(b.name)) as ready:
+        real = json.loads(ready.read_text())
     missing = set(sample) - set(real)
     assert not missing, f"the ready file has no {missing}: {real}"
     assert set(sample["plugins"]["classifier"]) <= set(real["plugins"]["classifier"]), real
@@ -768,46 +761,59 @@ def cli_reference(b: Block) -> None:
     assert "app.toml: ok: 1 external plugin(s) (1 launched), 1 generator(s), 1 collector(s)" in out, out
 
 
-def watched_engine(d: Path) -> tuple[subprocess.Popen, Path]:
+@contextlib.contextmanager
+def watched_engine(d: Path) -> Iterator[Path]:
+    """An engine with one external plugin, `classifier` (subscribed to TypeA, no process), for
+    the duration of the block; yields its ready file. Stopped with SIGTERM afterwards."""
     (d / "app.toml").write_text('[[plugins]]\nname = "classifier"\nsubscriptions = ["TypeA"]\n')
     ready = d / "ports.json"
     child = subprocess.Popen([str(ENGINE), "run", "app.toml", "--ready-file", str(ready)], cwd=d,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + DEADLINE
-    while not ready.exists():
-        assert time.monotonic() < deadline and child.poll() is None, "no ready file"
-        time.sleep(0.05)
-    return child, ready
+    try:
+        deadline = time.monotonic() + DEADLINE
+        while not ready.exists():
+            assert time.monotonic() < deadline and child.poll() is None, "no ready file"
+            time.sleep(0.05)  # polling for the file with a deadline
+        yield ready
+    finally:
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=DEADLINE)
 
 
 def cli_tap_output(b: Block) -> None:
     d = scratch(b.name)
-    engine, ready = watched_engine(d)
-    try:
+    with watched_engine(d) as ready:
         command = b.text.splitlines()[0][2:].replace("ports.json", str(ready)).replace(
             "event-engine", str(ENGINE), 1)
-        tap = subprocess.Popen(shlex.split(command) + ["--count", "2", "--timeout-ms", "30000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        # `pub` waits until the engine's subscription reaches it; the tap has subscribed once
-        # it printed its first line.
-        assert tap.stdout is not None
-        first = tap.stdout.readline()
-        for i in range(2):
-            sh(f"{ENGINE} pub --ready {ready} TypeA 'This is message {i}'", d)
-        rest, _ = tap.communicate(timeout=DEADLINE)
-        assert tap.returncode == 0, first + rest
-        expect_sample(b, first + rest)
-    finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=DEADLINE)
+        tap = subprocess.Popen(shlex.split(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+        printed: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [printed.put(l) for l in tap.stdout or []], daemon=True).start()
+        # A SUB socket's subscription reaches the engine a moment after `connect` (the tap's
+        # "listening" line comes before): publish each event until the tap has printed it.
+        lines: list[str] = []
+        deadline = time.monotonic() + DEADLINE
+        try:
+            for i in range(2):
+                while not any(f"message {i}" in l for l in lines):
+                    assert time.monotonic() < deadline, "the tap printed:\n" + "".join(lines)
+                    sh(f"{ENGINE} pub --ready {ready} TypeA 'This is message {i}'", d)
+                    try:
+                        while True:
+                            lines.append(printed.get(timeout=0.2))
+                    except queue.Empty:
+                        pass
+        finally:
+            tap.terminate()
+            tap.wait(timeout=DEADLINE)
+        expect_sample(b, "".join(lines))
 
 
 def cli_stats_output(b: Block) -> None:
     # The external plugins' table (the bridge's lines after the blank line need a NATS bridge:
     # docs/scaling.md's tests run one).
     d = scratch(b.name)
-    engine, ready = watched_engine(d)
-    try:
+    with watched_engine(d) as ready:
         out = sh(f"{ENGINE} stats --ready {ready}", d)
         sample_header = b.text.splitlines()[1]
         assert masked(sample_header) in {masked(l) for l in out.splitlines()}, out
@@ -815,9 +821,6 @@ def cli_stats_output(b: Block) -> None:
         real = next(l for l in out.splitlines() if l.startswith("classifier")).split()
         assert len(row) == len(real), (row, real)
         assert len(b.text.splitlines()[2]) == len(sample_header), "the sample's columns moved"
-    finally:
-        engine.send_signal(signal.SIGTERM)
-        engine.wait(timeout=DEADLINE)
 
 
 def cargo_dependencies(b: Block) -> None:
