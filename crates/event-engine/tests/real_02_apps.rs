@@ -332,8 +332,18 @@ fn a_declared_plugin_that_never_connects_is_named_in_a_warning_and_loses_nothing
             format!("Image{i}").into_bytes()
         );
     }
-    let s = stats(&app);
-    assert_eq!((s.delivered, s.buffered, s.connections), (n, 0, 1));
+    // The plugin thread counts a delivery once its reply is sent, so the client can see the
+    // reply a moment before the counters move: wait (with a deadline) until they do.
+    let counters = |app: &event_engine::RunningApp| {
+        let s = stats(app);
+        (s.delivered, s.buffered, s.connections)
+    };
+    wait_until(
+        "the counters of the last delivery",
+        Duration::from_secs(10),
+        || counters(&app) == (n, 0, 1),
+    );
+    assert_eq!(counters(&app), (n, 0, 1));
     late.ask(b"plugin_command: quit");
     app.wait().unwrap().result().unwrap();
     // One warning, not one per event or per poll.
