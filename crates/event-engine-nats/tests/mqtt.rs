@@ -68,7 +68,11 @@ fn an_mqtt_client_reads_bridged_events_and_feeds_the_bus() {
         .unwrap();
     assert!(wait_until(DEADLINE, || edge.received_count() == 1));
     assert_eq!(edge.received()[0], b"Commandreboot");
-    assert_eq!(edge.stats().exported, n as u64);
+    assert!(
+        wait_until(DEADLINE, || edge.stats().exported == n as u64),
+        "{:?}",
+        edge.stats()
+    );
     client.disconnect().unwrap();
     let _ = reader.join();
 }
