@@ -56,6 +56,12 @@ pub struct ClientOptions {
     /// `max(max_batch_bytes, largest event)` however large the events are. Protocol v2 only
     /// (v1 has no batches); an engine older than the budget is asked without it.
     pub max_batch_bytes: u64,
+    /// The token to present to the plugin's port (ZAP PLAIN; [`Token`](crate::Token)). `None`
+    /// (default): [`Client::open`] takes the one of the launch environment (`EE_PLUGIN_TOKEN`,
+    /// `EE_PLUGIN_TOKEN_FILE`), if any; [`Client::connect_with`] presents none. A port started
+    /// with a token refuses a client without it, and a port without one refuses a client that
+    /// presents one.
+    pub token: Option<crate::Token>,
 }
 
 /// The default [`ClientOptions::max_batch_bytes`]: 64 MiB, the engine's default
@@ -76,6 +82,7 @@ impl Default for ClientOptions {
             long_poll: Duration::from_secs(1),
             protocol: Protocol::V2,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            token: None,
         }
     }
 }
@@ -276,6 +283,10 @@ impl Client {
         }
         // v1: a plain REQ socket, as events.py's (its requests never overlap).
         s.set_linger(0)?;
+        if let Some(token) = &self.options.token {
+            s.set_plain_username(Some(wire::token::USERNAME))?;
+            s.set_plain_password(Some(token.as_str()))?;
+        }
         if wire::endpoint::is_ipv6(&self.endpoint) {
             s.set_ipv6(true)?;
         }

@@ -112,8 +112,10 @@ impl Target {
 
 impl Client {
     /// Connects as every SDK does: to `target` resolved against this process's launch
-    /// environment ([`LaunchEnv::from_env`]), with `options` (checked). What a plugin launched by
-    /// `event-engine run` is told comes from there, so it needs no arguments:
+    /// environment ([`LaunchEnv::from_env`]), with `options` (checked), presenting
+    /// `options.token` or else the launch environment's token ([`crate::Token::from_launch_env`]).
+    /// What a plugin launched by `event-engine run` is told comes from there, so it needs no
+    /// arguments:
     ///
     /// ```no_run
     /// use event_engine_client::{Client, ClientOptions, Target};
@@ -121,9 +123,12 @@ impl Client {
     /// let mut plugin = Client::open(&Target::default(), ClientOptions::default())?;
     /// # Ok::<(), event_engine_client::Error>(())
     /// ```
-    pub fn open(target: &Target, options: ClientOptions) -> Result<Client> {
+    pub fn open(target: &Target, mut options: ClientOptions) -> Result<Client> {
         let env = LaunchEnv::from_env();
         let endpoint = target.resolve(&env)?;
+        if options.token.is_none() {
+            options.token = crate::Token::from_launch_env(&env)?;
+        }
         Client::connect_with(&endpoint, options)
     }
 }
