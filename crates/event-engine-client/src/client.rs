@@ -57,10 +57,9 @@ pub struct ClientOptions {
     /// (v1 has no batches); an engine older than the budget is asked without it.
     pub max_batch_bytes: u64,
     /// The token to present to the plugin's port (ZAP PLAIN; [`Token`](crate::Token)). `None`
-    /// (default): [`Client::open`] takes the one of the launch environment (`EE_PLUGIN_TOKEN`,
-    /// `EE_PLUGIN_TOKEN_FILE`), if any; [`Client::connect_with`] presents none. A port started
-    /// with a token refuses a client without it, and a port without one refuses a client that
-    /// presents one.
+    /// (default): the one of the launch environment (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`),
+    /// if any. A port started with a token refuses a client without it, and a port without one
+    /// refuses a client that presents one.
     pub token: Option<crate::Token>,
 }
 
@@ -188,14 +187,20 @@ impl Client {
         Client::connect_with(endpoint, ClientOptions::default())
     }
 
-    /// Connects with the given options.
-    pub fn connect_with(endpoint: &str, options: ClientOptions) -> Result<Client> {
+    /// Connects with the given options. Without `options.token`, the client presents the token
+    /// of its launch environment (`EE_PLUGIN_TOKEN`, else `EE_PLUGIN_TOKEN_FILE`:
+    /// [`crate::Token::from_launch_env`]), if any, so a plugin launched by `event-engine run`
+    /// authenticates with no code.
+    pub fn connect_with(endpoint: &str, mut options: ClientOptions) -> Result<Client> {
         if !endpoint.contains("://") {
             return Err(Error::InvalidArgument(format!(
                 "'{endpoint}' is not an endpoint (expected e.g. tcp://127.0.0.1:6000)"
             )));
         }
         options.validate()?;
+        if options.token.is_none() {
+            options.token = crate::Token::from_launch_env(&crate::LaunchEnv::from_env())?;
+        }
         let mut client = Client {
             endpoint: endpoint.to_string(),
             options,

@@ -1,7 +1,8 @@
 //! The credential a client presents to a plugin's port: a [`Token`] (ZAP PLAIN, see the engine's
 //! `docs/security.md`). A port started with a token admits only a process that presents it;
 //! `event-engine run` makes one for each plugin it launches and passes it in the launch
-//! environment, where [`Client::open`](crate::Client::open) finds it:
+//! environment, where every client finds it ([`Client::connect_with`](crate::Client::connect_with),
+//! and so every SDK):
 //!
 //! 1. [`ClientOptions::token`](crate::ClientOptions::token), if set;
 //! 2. else `EE_PLUGIN_TOKEN`;
