@@ -40,21 +40,30 @@ pub fn read(path: &Path) -> Result<String, Error> {
     Ok(line.to_string())
 }
 
-/// The token in `path`, or a new one written there (mode 0600) if the file does not exist.
+/// The token in `path`, or a new one written there (mode 0600) if the file does not exist. The
+/// new file appears whole (written aside, then linked into place), so a plugin that waits for it
+/// never reads half a token.
 fn read_or_create(path: &Path) -> Result<String, Error> {
+    if path.exists() {
+        return read(path);
+    }
     let fresh = event_engine::auth::new_token()?;
-    let created = std::fs::OpenOptions::new()
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let aside = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let made = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path);
-    match created {
-        Ok(mut f) => {
-            f.write_all(format!("{fresh}\n").as_bytes())
-                .map_err(|e| format!("plugin token file {}: {e}", path.display()))?;
+        .open(&aside)
+        .and_then(|mut f| f.write_all(format!("{fresh}\n").as_bytes()))
+        .and_then(|()| std::fs::hard_link(&aside, path));
+    let _ = std::fs::remove_file(&aside);
+    match made {
+        Ok(()) => {
             log::info!("made plugin token file {}", path.display());
             Ok(fresh)
         }
+        // Made meanwhile by someone else: theirs counts.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
         Err(e) => Err(format!("plugin token file {}: {e}", path.display()).into()),
     }

@@ -190,7 +190,8 @@ impl App {
         if !is_loopback(&config.bind_address) {
             warn!(
                 "the engine listens on {} ({}): every host that can reach this one can connect to \
-                 its ports, and the protocol has no authentication (anyone can act as a plugin)",
+                 its ports: the raw bus ports and plugin ports without a token admit anyone, and \
+                 nothing is encrypted (docs/security.md)",
                 config.bind_address,
                 config.bind_address_origin()
             );

@@ -203,3 +203,55 @@ fn note(port: &Watched, frames: &[Vec<u8>], on_accept: impl FnOnce()) {
         debug!("external plugin {}: a connection closed", port.name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_all_counted_and_warned_of_at_a_bounded_rate() {
+        let ctx = zmq::Context::new();
+        let port = Watched::new(
+            ctx.socket(zmq::PAIR).unwrap(),
+            Arc::new(Counters::default()),
+            "victim".into(),
+            true,
+        );
+        for _ in 0..1000 {
+            port.refused();
+        }
+        assert_eq!(port.counters.refused.load(Ordering::Relaxed), 1000);
+        // The first refusal was warned of at once; the 999 since wait for the next warning.
+        assert_eq!(port.unwarned.get(), 999);
+        assert!(port.warned.get().is_some());
+    }
+
+    #[test]
+    fn on_an_authenticated_port_only_a_handshake_counts_as_the_plugin() {
+        let ctx = zmq::Context::new();
+        let port = Watched::new(
+            ctx.socket(zmq::PAIR).unwrap(),
+            Arc::new(Counters::default()),
+            "victim".into(),
+            true,
+        );
+        let event = |e: zmq::SocketEvent| vec![(e as u16).to_ne_bytes().to_vec()];
+        let mut accepted = 0;
+        note(&port, &event(zmq::SocketEvent::ACCEPTED), || accepted += 1);
+        assert_eq!(accepted, 0);
+        note(
+            &port,
+            &event(zmq::SocketEvent::HANDSHAKE_FAILED_AUTH),
+            || accepted += 1,
+        );
+        assert_eq!(
+            (accepted, port.counters.refused.load(Ordering::Relaxed)),
+            (0, 1)
+        );
+        note(&port, &event(zmq::SocketEvent::HANDSHAKE_SUCCEEDED), || {
+            accepted += 1
+        });
+        assert_eq!(accepted, 1);
+        assert_eq!(port.counters.connections.load(Ordering::Relaxed), 1);
+    }
+}
