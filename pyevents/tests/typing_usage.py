@@ -7,7 +7,7 @@ from pyevents.events import get_next_msg, get_plugin_socket, publish_msg, send_q
 
 
 def modern() -> int:
-    with pyevents.Plugin(6000, reply_timeout=1.0, publish_timeout=None) as plugin:
+    with pyevents.Plugin(6000, reply_timeout=1.0, publish_timeout=None, max_batch_bytes=1 << 20) as plugin:
         event: pyevents.Event = plugin.next(timeout=0.5)
         first: bytes = event.data
         batch: List[pyevents.Event] = plugin.next_batch(10, timeout=None)
