@@ -578,19 +578,31 @@ def node_errors(b: Block) -> None:
     assert f"no engine at tcp://127.0.0.1:{port}" in out, out
 
 
-def node_types(b: Block) -> None:
+def node_esm(b: Block) -> None:
     d = scratch(b.name)
     node_project(d)
-    (d / "usage.ts").write_text(b.text + "void info; void event;\nexport {};\n")
-    (d / "tsconfig.json").write_text(json.dumps({
-        "compilerOptions": {
-            "strict": True, "noEmit": True, "target": "es2022", "module": "es2022",
-            "moduleResolution": "bundler", "types": ["node"],
-            "typeRoots": [str(REPO / "bindings/node/node_modules/@types")],
-        },
-        "files": ["usage.ts"],
-    }))
-    sh(f"{REPO}/bindings/node/node_modules/.bin/tsc -p .", d)
+    (d / "plugin.mjs").write_text(b.text)
+    _, out = run_app(d, plugin_app(["node", "plugin.mjs"], 100))
+    expect_collected(out, 100)
+
+
+def node_types(b: Block) -> None:
+    # An ES module of a project (`"type": "module"`), under the resolution Node.js itself has
+    # (nodenext: index.d.mts through "exports") and under a bundler's.
+    d = scratch(b.name)
+    node_project(d)
+    (d / "package.json").write_text(json.dumps({"name": "types-snippet", "private": True, "type": "module"}))
+    (d / "usage.ts").write_text(b.text + "void info; void event;\n")
+    for module, resolution in (("nodenext", "nodenext"), ("es2022", "bundler")):
+        (d / "tsconfig.json").write_text(json.dumps({
+            "compilerOptions": {
+                "strict": True, "noEmit": True, "target": "es2022", "module": module,
+                "moduleResolution": resolution, "types": ["node"],
+                "typeRoots": [str(REPO / "bindings/node/node_modules/@types")],
+            },
+            "files": ["usage.ts"],
+        }))
+        sh(f"{REPO}/bindings/node/node_modules/.bin/tsc -p .", d)
 
 
 def node_counter(b: Block) -> None:
@@ -888,6 +900,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "node-publish": node_publish,
     "node-sigterm": node_sigterm,
     "node-errors": node_errors,
+    "node-esm": node_esm,
     "node-types": node_types,
     "node-counter": node_counter,
     "node-counter-output": covered_by("node-counter"),
