@@ -686,18 +686,13 @@ def c_cmake(b: Block) -> None:
     c_plugin_in(d, str(d / "build" / "plugin"))
 
 
-def cpp_raii(b: Block) -> None:
+def cpp_plugin(b: Block) -> None:
+    # The C++ layer from the installed prefix (event_engine.hpp beside event_engine.h), as the
+    # plugin of an app: it answers every event.
     ensure_prefix()
     d = scratch(b.name)
-    prog = c_build(d, "#include <memory>\n#include <event_engine.h>\n\n" + b.text + """
-int main() {
-    ee_client_t *raw = nullptr;
-    if (ee_client_connect("tcp://127.0.0.1:1", nullptr, &raw) != EE_OK) return 1;
-    Client client(raw);   // freed by its deleter
-    return client ? 0 : 1;
-}
-""", lang="cpp")
-    sh(str(prog), d)
+    prog = c_build(d, b.text, lang="cpp")
+    c_plugin_in(d, str(prog))
 
 
 def c_host(b: Block) -> None:
@@ -911,7 +906,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "c-cmake": c_cmake,
     "c-cmake-build": covered_by("c-cmake"),
     "c-plugin": covered_by("c-compile"),
-    "cpp-raii": cpp_raii,
+    "cpp-plugin": cpp_plugin,
     "c-host": c_host,
     "c-internal": c_internal,
     "c-examples": c_examples,
