@@ -356,6 +356,8 @@ class AsyncPlugin:
     async def __anext__(self) -> Event:
         """The next event, waiting as long as it takes; the iteration ends once the plugin
         has quit or was closed."""
+        if self._stash:
+            return self._stash.popleft()
         try:
             # Fetched _AHEAD at a time; the others wait in the stash for the next ones.
             events = await self._receive(1, None, _AHEAD)
