@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from types import TracebackType
-from typing import Any, Callable, Deque, Iterable, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Deque, Iterable, List, Optional, Tuple, Type, TypeVar, Union
 
 from ._native import MAX_BATCH, Event, Info, Plugin, Stats
 from .errors import Closed, Interrupted, InvalidArgument, Timeout
@@ -235,6 +235,8 @@ class AsyncPlugin:
         )
         #: Events a cancelled receive got, for the next receives (in the loop's thread only).
         self._stash: Deque[Event] = collections.deque()
+        #: Receives handed to the thread and not settled yet, oldest first (the loop's thread).
+        self._waiting: Deque[Tuple[_Job, "asyncio.Future[Any]"]] = collections.deque()
         self._worker = _Worker(self._plugin)
         # A plugin dropped without quit() or close() does not keep its thread.
         weakref.finalize(self, _stop_worker, self._worker)
@@ -273,6 +275,8 @@ class AsyncPlugin:
     async def _await(self, job: _Job, fut: "asyncio.Future[Any]") -> Any:
         if not self._worker.submit(job):
             raise Closed(f"the plugin at {self.endpoint} has quit or was closed")
+        if job.fn is None:
+            self._waiting.append((job, fut))
         try:
             return await fut
         except asyncio.CancelledError:
@@ -282,6 +286,7 @@ class AsyncPlugin:
                 # The task was cancelled after its events came, before it resumed: they are
                 # the next receive's.
                 self._stash.extendleft(reversed(fut.result()))
+                self._feed()
             raise
 
     def _settler(
@@ -295,8 +300,24 @@ class AsyncPlugin:
 
         return settle
 
+    def _feed(self) -> None:
+        """Hands the stash to receives waiting in the thread, oldest first, and withdraws their
+        native calls: events a cancelled receive got do not wait for another's time-out. (What
+        a withdrawn call still gets comes back to the stash, in order.)"""
+        while self._stash and self._waiting:
+            job, fut = self._waiting.popleft()
+            if fut.done():
+                continue
+            fut.set_result([self._stash.popleft() for _ in range(min(job.hand, len(self._stash)))])
+            self._worker.cancel(job)
+
     def _settle(self, job: _Job, fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
         # In the loop's thread, in the order the calls ended.
+        if job.fn is None:
+            try:
+                self._waiting.remove((job, fut))
+            except ValueError:
+                pass  # handed events by _feed already
         if job.fn is None and (ok or (self._stash and not isinstance(value, InvalidArgument))):
             events: List[Event] = list(self._stash)
             self._stash.clear()
@@ -308,6 +329,7 @@ class AsyncPlugin:
                 self._stash.extendleft(reversed(handed))
             else:
                 fut.set_result(handed)
+            self._feed()
             return
         if fut.done():
             return
