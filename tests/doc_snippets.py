@@ -445,6 +445,12 @@ def python_batches(b: Block) -> None:
     expect_collected(out, 100)
 
 
+def python_asyncio(b: Block) -> None:
+    # The block as a plugin, launched by the engine (its port from the environment).
+    out = python_plugin(scratch(b.name), CLASSIFY + b.text, n=100, reply="Label")
+    expect_collected(out, 100)
+
+
 def python_import(b: Block) -> None:
     sh(f"python3 -c {shlex.quote(b.text)}", REPO)
 
@@ -884,6 +890,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "python-app": python_app_and_plugin,
     "python-plugin": covered_by("python-app"),
     "python-batches": python_batches,
+    "python-asyncio": python_asyncio,
     "python-import": python_import,
     "python-logging": python_logging,
     "python-02-loop": python_02_loop,
