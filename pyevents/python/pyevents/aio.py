@@ -222,6 +222,7 @@ class AsyncPlugin:
         publish_timeout: Optional[float] = 30.0,
         long_poll: float = 1.0,
         protocol: int = 2,
+        max_batch_bytes: int = 67108864,
     ) -> None:
         self._plugin = Plugin(
             port,
@@ -232,6 +233,7 @@ class AsyncPlugin:
             publish_timeout=publish_timeout,
             long_poll=long_poll,
             protocol=protocol,
+            max_batch_bytes=max_batch_bytes,
         )
         #: Events a cancelled receive got, for the next receives (in the loop's thread only).
         self._stash: Deque[Event] = collections.deque()
