@@ -11,7 +11,7 @@
 #
 # C/C++ SDK (bindings/c, docs/c.md):
 #   make build-c                 libevent_engine.so/.a in $(TARGET_DIR)/c/release/lib
-#   make install PREFIX=/usr/local   library, header, event_engine.pc and the CMake package
+#   make install PREFIX=/usr/local   library, headers (C and C++), event_engine.pc and the CMake package
 #   make examples-c              examples/c/counter and examples/cpp/counter
 #   make test-c                  the C SDK's tests (gcc C99 and g++ C++17, plain and under valgrind)
 #   make header                  regenerate bindings/c/include/event_engine.h after an API change
@@ -191,7 +191,7 @@ install: build-c
 	ln -sf libevent_engine.so.$(C_VERSION) $(DESTDIR)$(PREFIX)/lib/libevent_engine.so.0
 	ln -sf libevent_engine.so.0 $(DESTDIR)$(PREFIX)/lib/libevent_engine.so
 	install -m 0644 $(C_LIB)/libevent_engine.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 $(C_INCLUDE)/event_engine.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(C_INCLUDE)/event_engine.h $(C_INCLUDE)/event_engine.hpp $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(C_VERSION)|g' \
 	    -e 's|@STATIC_LIBS@|$(C_STATIC_LIBS)|g' bindings/c/event_engine.pc.in \
 	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/event_engine.pc
@@ -205,8 +205,9 @@ examples-c: build-c
 	$(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) examples/cpp/counter.cpp -o examples/cpp/counter $(C_LINK)
 
 # The tests are built against the debug library (the build `cargo test` already made), each
-# test as C99 with gcc and as C++17 with g++, test_api also statically linked; run.sh runs them
-# plainly and under valgrind, the end-to-end ones through the Rust peer.
+# test as C99 with gcc and as C++17 with g++, test_api also statically linked, and test_cpp (the
+# C++ layer, event_engine.hpp) with g++ only; run.sh runs them plainly and under valgrind, the
+# end-to-end ones through the Rust peer.
 C_TESTS := test_api test_client test_host test_e2e test_sdk_cases
 C_TEST_OUT := $(TARGET_DIR)/c/debug/tests
 C_TEST_LINK := -L$(TARGET_DIR)/c/debug/lib -levent_engine -Wl,-rpath,$(abspath $(TARGET_DIR)/c/debug/lib) -lpthread
@@ -219,6 +220,7 @@ test-c:
 	    $(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/$$t.c -o $(C_TEST_OUT)/$$t-c $(C_TEST_LINK) || exit 1; \
 	    $(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) -x c++ bindings/c/tests/$$t.c -x none -o $(C_TEST_OUT)/$$t-cpp $(C_TEST_LINK) || exit 1; \
 	done
+	$(CXX) -std=c++17 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/test_cpp.cpp -o $(C_TEST_OUT)/test_cpp $(C_TEST_LINK)
 	$(CC) -std=c99 $(C_WARN) -I$(C_INCLUDE) bindings/c/tests/test_api.c -o $(C_TEST_OUT)/test_api-static \
 	    $(TARGET_DIR)/c/debug/lib/libevent_engine.a $(C_STATIC_LIBS)
 	rm -rf $(C_TEST_OUT)/prefix

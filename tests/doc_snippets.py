@@ -490,6 +490,12 @@ def python_batches(b: Block) -> None:
     expect_collected(out, 100)
 
 
+def python_asyncio(b: Block) -> None:
+    # The block as a plugin, launched by the engine (its port from the environment).
+    out = python_plugin(scratch(b.name), CLASSIFY + b.text, n=100, reply="Label")
+    expect_collected(out, 100)
+
+
 def python_import(b: Block) -> None:
     sh(f"python3 -c {shlex.quote(b.text)}", REPO)
 
@@ -623,19 +629,31 @@ def node_errors(b: Block) -> None:
     assert f"no engine at tcp://127.0.0.1:{port}" in out, out
 
 
-def node_types(b: Block) -> None:
+def node_esm(b: Block) -> None:
     d = scratch(b.name)
     node_project(d)
-    (d / "usage.ts").write_text(b.text + "void info; void event;\nexport {};\n")
-    (d / "tsconfig.json").write_text(json.dumps({
-        "compilerOptions": {
-            "strict": True, "noEmit": True, "target": "es2022", "module": "es2022",
-            "moduleResolution": "bundler", "types": ["node"],
-            "typeRoots": [str(REPO / "bindings/node/node_modules/@types")],
-        },
-        "files": ["usage.ts"],
-    }))
-    sh(f"{REPO}/bindings/node/node_modules/.bin/tsc -p .", d)
+    (d / "plugin.mjs").write_text(b.text)
+    _, out = run_app(d, plugin_app(["node", "plugin.mjs"], 100))
+    expect_collected(out, 100)
+
+
+def node_types(b: Block) -> None:
+    # An ES module of a project (`"type": "module"`), under the resolution Node.js itself has
+    # (nodenext: index.d.mts through "exports") and under a bundler's.
+    d = scratch(b.name)
+    node_project(d)
+    (d / "package.json").write_text(json.dumps({"name": "types-snippet", "private": True, "type": "module"}))
+    (d / "usage.ts").write_text(b.text + "void info; void event;\n")
+    for module, resolution in (("nodenext", "nodenext"), ("es2022", "bundler")):
+        (d / "tsconfig.json").write_text(json.dumps({
+            "compilerOptions": {
+                "strict": True, "noEmit": True, "target": "es2022", "module": module,
+                "moduleResolution": resolution, "types": ["node"],
+                "typeRoots": [str(REPO / "bindings/node/node_modules/@types")],
+            },
+            "files": ["usage.ts"],
+        }))
+        sh(f"{REPO}/bindings/node/node_modules/.bin/tsc -p .", d)
 
 
 def node_counter(b: Block) -> None:
@@ -719,18 +737,13 @@ def c_cmake(b: Block) -> None:
     c_plugin_in(d, str(d / "build" / "plugin"))
 
 
-def cpp_raii(b: Block) -> None:
+def cpp_plugin(b: Block) -> None:
+    # The C++ layer from the installed prefix (event_engine.hpp beside event_engine.h), as the
+    # plugin of an app: it answers every event.
     ensure_prefix()
     d = scratch(b.name)
-    prog = c_build(d, "#include <memory>\n#include <event_engine.h>\n\n" + b.text + """
-int main() {
-    ee_client_t *raw = nullptr;
-    if (ee_client_connect("tcp://127.0.0.1:1", nullptr, &raw) != EE_OK) return 1;
-    Client client(raw);   // freed by its deleter
-    return client ? 0 : 1;
-}
-""", lang="cpp")
-    sh(str(prog), d)
+    prog = c_build(d, b.text, lang="cpp")
+    c_plugin_in(d, str(prog))
 
 
 def c_host(b: Block) -> None:
@@ -922,6 +935,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "python-app": python_app_and_plugin,
     "python-plugin": covered_by("python-app"),
     "python-batches": python_batches,
+    "python-asyncio": python_asyncio,
     "python-import": python_import,
     "python-logging": python_logging,
     "python-02-loop": python_02_loop,
@@ -933,6 +947,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "node-publish": node_publish,
     "node-sigterm": node_sigterm,
     "node-errors": node_errors,
+    "node-esm": node_esm,
     "node-types": node_types,
     "node-counter": node_counter,
     "node-counter-output": covered_by("node-counter"),
@@ -943,7 +958,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "c-cmake": c_cmake,
     "c-cmake-build": covered_by("c-cmake"),
     "c-plugin": covered_by("c-compile"),
-    "cpp-raii": cpp_raii,
+    "cpp-plugin": cpp_plugin,
     "c-host": c_host,
     "c-internal": c_internal,
     "c-examples": c_examples,

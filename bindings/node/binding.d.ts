@@ -95,6 +95,11 @@ export interface NativeOptions {
   pollSliceMs?: number
   /** Longest wait the engine is asked for in one request (default 1000). */
   longPollMs?: number
+  /**
+   * Most bytes of event data one receive takes, 1 to 2^40 (default 67108864, 64 MiB): a batch
+   * stops at `max` events or this many bytes; a single larger event comes alone.
+   */
+  maxBatchBytes?: number
 }
 
 /**

@@ -493,9 +493,10 @@ class Plugin {
   }
 
   /**
-   * Publishes events, in order, in as few round trips as the protocol allows (65536 events
-   * each); resolves to how many were published. If a round trip fails, the events of the
-   * earlier ones were published. An empty list publishes nothing and sends no request.
+   * Publishes events, in order, in as few round trips as the protocol allows (at most 65536
+   * events and the engine's request size each); resolves to how many were published. If a
+   * round trip fails, the events of the earlier ones were published. An empty list publishes
+   * nothing and sends no request.
    * @param {Iterable<EventData>} events
    * @param {CallOptions} [options]
    * @returns {Promise<number>}

@@ -6,38 +6,18 @@
 //
 // Build: make examples-c (or: c++ counter.cpp $(pkg-config --cflags --libs event_engine), or
 // with CMake: CMakeLists.txt here).
-// The C API is wrapped in RAII handles and an exception, as a C++ program would.
+// It uses event_engine.hpp, the header-only C++ layer over the C API: RAII handles, and an
+// ee::error exception for a failed call.
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "event_engine.h"
+#include "event_engine.hpp"
 
 namespace {
-
-struct Error : std::runtime_error {
-    explicit Error(const std::string &what, ee_status_t status)
-        : std::runtime_error(what + ": " + ee_status_str(status) + ": " + ee_last_error()) {}
-};
-
-void check(ee_status_t status, const char *what) {
-    if (status != EE_OK) {
-        throw Error(what, status);
-    }
-}
-
-struct ClientFree {
-    void operator()(ee_client_t *c) const { ee_client_free(c); }
-};
-struct BatchFree {
-    void operator()(ee_batch_t *b) const { ee_batch_free(b); }
-};
-using Client = std::unique_ptr<ee_client_t, ClientFree>;
-using Batch = std::unique_ptr<ee_batch_t, BatchFree>;
 
 long env_or(const char *name, long fallback) {
     const char *text = std::getenv(name);
@@ -56,41 +36,24 @@ int main(int argc, char **argv) {
         return 2;
     }
     try {
-        ee_client_t *raw = nullptr;
-        check(ee_client_connect_port("127.0.0.1", static_cast<uint16_t>(port), nullptr, &raw),
-              "connect");
-        Client client(raw);
+        ee::client client = ee::client::connect("127.0.0.1", static_cast<uint16_t>(port));
         long seen = 0;
         while (seen < count) {
             // Up to the events still expected, waiting at most a second for the first.
-            ee_batch_t *raw_batch = nullptr;
-            check(ee_client_next_batch(client.get(), static_cast<size_t>(std::min(count - seen, 1000L)), 1000,
-                                       &raw_batch),
-                  "next_batch");
-            Batch batch(raw_batch);
-            size_t n = 0;
-            check(ee_batch_len(batch.get(), &n), "batch_len");
+            ee::batch batch = client.next_batch(static_cast<size_t>(std::min(count - seen, 1000L)),
+                                                std::chrono::milliseconds(1000));
             std::vector<std::string> answers;
-            for (size_t i = 0; i < n; i++) {
-                const ee_event_t *event = nullptr;
-                const uint8_t *data = nullptr;
-                size_t len = 0;
-                check(ee_batch_get(batch.get(), i, &event), "batch_get");
-                check(ee_event_data(event, &data, &len), "event_data");
+            for (ee::event_view event : batch) {
+                size_t len = event.size();
                 answers.push_back(reply + std::to_string(len > 5 ? len - 5 : 0));
             }
-            std::vector<ee_bytes_t> out;
-            for (const std::string &a : answers) {
-                out.push_back(ee_bytes_t{reinterpret_cast<const uint8_t *>(a.data()), a.size()});
-            }
-            check(ee_client_publish_batch(client.get(), out.data(), out.size(), nullptr),
-                  "publish_batch");
-            seen += static_cast<long>(n);
+            client.publish_batch(answers);
+            seen += static_cast<long>(answers.size());
         }
-        check(ee_client_quit(client.get()), "quit");
+        client.quit();
         std::cout << "counter: answered " << seen << " events\n";
         return 0;
-    } catch (const Error &e) {
+    } catch (const ee::error &e) {
         std::cerr << "counter: " << e.what() << "\n";
         return 1;
     }

@@ -10,6 +10,9 @@ Events in (engine -> plugin) and out (plugin -> engine), in events per second, f
 * `v1 loop (pyevents.events)`: the drop-in API, same loop;
 * `Plugin.next()` / `Plugin.publish()`: the modern API, one event per call;
 * `Plugin.next_batch(1000)` / `Plugin.publish_many()`: batches;
+* the same calls of `pyevents.AsyncPlugin` (asyncio), awaited in `asyncio.run`, and
+  `async for` (which fetches 256 events at a time): what the hop to the plugin's own thread and
+  back to the loop costs beside the blocking API;
 * `raw pyzmq SUB` (in only): a ZeroMQ SUB socket on the bus itself, the ceiling for a Python
   process (no protocol, no acknowledgements; an unregistered TCP subscriber, in `block` mode so
   that nothing is dropped).
@@ -32,7 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from typing import Awaitable, Callable, Dict, List, Tuple
 
 HERE = Path(__file__).resolve()
 REPO = HERE.parents[2]
@@ -139,6 +142,18 @@ def timed(n: int, loop: Callable[[], None]) -> Result:
     return n / elapsed, cpu / n * 1e6
 
 
+def timed_async(n: int, loop: Callable[[], Awaitable[None]]) -> Awaitable[Result]:
+    """`timed` of a coroutine function."""
+
+    async def run() -> Result:
+        cpu, started = time.process_time(), time.perf_counter()
+        await loop()
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        return n / elapsed, cpu / n * 1e6
+
+    return run()
+
+
 def in_v1_pyzmq(port: int, n: int) -> Result:
     import zmq
 
@@ -204,6 +219,73 @@ def in_next_batch(port: int, n: int) -> Result:
     rate = timed(n - 1, loop)
     p.quit()
     return rate
+
+
+def in_async_next(port: int, n: int) -> Result:
+    import asyncio
+
+    import pyevents
+
+    async def main() -> Result:
+        p = pyevents.AsyncPlugin(port)
+        await p.next_event()
+
+        async def loop() -> None:
+            for _ in range(n - 1):
+                (await p.next_event()).data
+
+        rate = await timed_async(n - 1, loop)
+        await p.quit()
+        return rate
+
+    return asyncio.run(main())
+
+
+def in_async_for(port: int, n: int) -> Result:
+    import asyncio
+
+    import pyevents
+
+    async def main() -> Result:
+        p = pyevents.AsyncPlugin(port)
+        await p.next_event()
+
+        async def loop() -> None:
+            got = 1
+            async for e in p:
+                e.data
+                got += 1
+                if got == n:
+                    break
+
+        rate = await timed_async(n - 1, loop)
+        await p.quit()
+        return rate
+
+    return asyncio.run(main())
+
+
+def in_async_next_batch(port: int, n: int) -> Result:
+    import asyncio
+
+    import pyevents
+
+    async def main() -> Result:
+        p = pyevents.AsyncPlugin(port)
+        await p.next_event()
+
+        async def loop() -> None:
+            got = 1
+            while got < n:
+                for e in await p.next_batch(min(BATCH, n - got)):
+                    e.data
+                    got += 1
+
+        rate = await timed_async(n - 1, loop)
+        await p.quit()
+        return rate
+
+    return asyncio.run(main())
 
 
 def in_raw_sub(endpoint: str, n: int, connected: Callable[[], None]) -> Result:
@@ -293,6 +375,47 @@ def out_publish_many(port: int, n: int) -> Result:
     return rate
 
 
+def out_async_publish(port: int, n: int) -> Result:
+    import asyncio
+
+    import pyevents
+
+    async def main() -> Result:
+        p = pyevents.AsyncPlugin(port)
+        event = b"TypeB" + PAYLOAD
+
+        async def loop() -> None:
+            for _ in range(n):
+                await p.publish(event)
+
+        rate = await timed_async(n, loop)
+        await p.quit()
+        return rate
+
+    return asyncio.run(main())
+
+
+def out_async_publish_many(port: int, n: int) -> Result:
+    import asyncio
+
+    import pyevents
+
+    async def main() -> Result:
+        p = pyevents.AsyncPlugin(port)
+        event = b"TypeB" + PAYLOAD
+
+        async def loop() -> None:
+            sent = 0
+            while sent < n:
+                sent += await p.publish_many([event] * BATCH)
+
+        rate = await timed_async(n, loop)
+        await p.quit()
+        return rate
+
+    return asyncio.run(main())
+
+
 # --- the run -------------------------------------------------------------------------------
 
 def main() -> int:
@@ -326,7 +449,7 @@ def main() -> int:
         finally:
             engine.stop()
         results.append(("in", name, n, rate))
-        print(f"in   {name:<32} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
+        print(f"in   {name:<37} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
 
     def measure_out(name: str, n: int, fn) -> None:
         engine = Engine(args.engine, {"sensor": [], "drain": ["TypeB"]}, tmp / f"out{len(results)}")
@@ -338,12 +461,15 @@ def main() -> int:
         finally:
             engine.stop()
         results.append(("out", name, n, rate))
-        print(f"out  {name:<32} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
+        print(f"out  {name:<37} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
 
     measure_in("v1 loop (0.2 events.py, pyzmq)", n_of(20_000), in_v1_pyzmq)
     measure_in("v1 loop (pyevents.events)", n_of(20_000), in_v1_pyevents)
     measure_in("Plugin.next()", n_of(30_000), in_next)
     measure_in("Plugin.next_batch(1000)", n_of(1_000_000), in_next_batch)
+    measure_in("await AsyncPlugin.next_event()", n_of(30_000), in_async_next)
+    measure_in("async for (AsyncPlugin)", n_of(1_000_000), in_async_for)
+    measure_in("await AsyncPlugin.next_batch(1000)", n_of(1_000_000), in_async_next_batch)
 
     # The raw SUB: a TCP subscriber on the bus (no plugin between), fed by the same producer.
     n = n_of(1_000_000)
@@ -359,12 +485,14 @@ def main() -> int:
     finally:
         engine.stop()
     results.append(("in", "raw pyzmq SUB", n, rate))
-    print(f"in   {'raw pyzmq SUB':<32} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
+    print(f"in   {'raw pyzmq SUB':<37} {rate[0]:>12,.0f} events/s {rate[1]:7.1f} µs CPU/event", flush=True)
 
     measure_out("v1 loop (0.2 events.py, pyzmq)", n_of(20_000), out_v1_pyzmq)
     measure_out("v1 loop (pyevents.events)", n_of(20_000), out_v1_pyevents)
     measure_out("Plugin.publish()", n_of(30_000), out_publish)
     measure_out("Plugin.publish_many(1000)", n_of(1_000_000), out_publish_many)
+    measure_out("await AsyncPlugin.publish()", n_of(30_000), out_async_publish)
+    measure_out("await AsyncPlugin.publish_many(1000)", n_of(1_000_000), out_async_publish_many)
 
     # The table, with ratios to the 0.2 loop and to raw pyzmq in the same direction.
     print()

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use event_engine_client::{
     options as rules, CancelToken, Client, ClientOptions, Error, Protocol, Target,
+    DEFAULT_MAX_BATCH_BYTES,
 };
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -181,15 +182,19 @@ impl Plugin {
     /// reconnecting; `retries`: how many times a request that is safe to repeat is sent again;
     /// `publish_timeout`: how long a publish may wait while the bus is full (`None`: no limit);
     /// `long_poll`: longest single wait asked of the engine. Times are in seconds.
+    /// `max_batch_bytes`: most bytes of event data one receive takes (1 to 2^40, default 64 MiB):
+    /// a batch stops at `max` events or this many bytes, and a single larger event comes alone.
     /// `protocol=1` speaks only event-engine 0.2's v1 bytes (for a 0.2 engine; what
     /// `pyevents.events` uses): one event per receive, each delivered once, no `info`, `stats`
     /// or `ack`.
     #[new]
     #[allow(clippy::too_many_arguments)] // a Python signature with keyword arguments
     #[pyo3(signature = (port = None, host = None, *, endpoint = None, reply_timeout = 5.0,
-                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0, protocol = 2),
+                        retries = 3, publish_timeout = Some(30.0), long_poll = 1.0, protocol = 2,
+                        max_batch_bytes = DEFAULT_MAX_BATCH_BYTES as i64),
            text_signature = "(port=None, host=None, *, endpoint=None, reply_timeout=5.0, \
-                             retries=3, publish_timeout=30.0, long_poll=1.0, protocol=2)")]
+                             retries=3, publish_timeout=30.0, long_poll=1.0, protocol=2, \
+                             max_batch_bytes=67108864)")]
     fn new(
         py: Python<'_>,
         port: Option<i64>,
@@ -200,6 +205,7 @@ impl Plugin {
         publish_timeout: Option<f64>,
         long_poll: f64,
         protocol: i64,
+        max_batch_bytes: i64,
     ) -> PyResult<Plugin> {
         let target = Target {
             port,
@@ -218,6 +224,9 @@ impl Plugin {
             poll_slice: POLL_SLICE,
             long_poll: duration_from_secs("long_poll", long_poll).map_err(|e| invalid(py, e))?,
             protocol,
+            // As a float for the core's rule: exact for every value it accepts (2^40 < 2^53).
+            max_batch_bytes: rules::byte_budget("max_batch_bytes", max_batch_bytes as f64)
+                .map_err(|e| invalid(py, e))?,
             ..ClientOptions::default()
         };
         let mut client = Client::open(&target, options).map_err(|e| errors::to_py(py, e))?;
@@ -339,8 +348,8 @@ impl Plugin {
     }
 
     /// Publishes every event of `events` (an iterable of bytes), in order, in as few round
-    /// trips as possible (65536 events each, the SDK core's rule); returns how many were
-    /// published. If a round trip fails, the events of the earlier ones were published.
+    /// trips as possible (at most 65536 events and the engine's request size each, the SDK
+    /// core's rule); returns how many were published. If a round trip fails, the events of the earlier ones were published.
     fn publish_many(&self, py: Python<'_>, events: &Bound<'_, PyAny>) -> PyResult<usize> {
         // Events are taken from the iterable as the batches fill (with the GIL, which the
         // client's call releases in between); the first that is not bytes-like stops it.

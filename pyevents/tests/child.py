@@ -5,6 +5,7 @@
 Prints `ready` once connected, then makes the blocking call of MODE; prints what happened.
 """
 
+import asyncio
 import signal
 import sys
 
@@ -14,6 +15,16 @@ from pyevents.events import get_next_msg, get_plugin_socket
 
 def main() -> int:
     mode, port = sys.argv[1], int(sys.argv[2])
+    if mode == "asyncio":
+        # Ctrl-C while asyncio.run waits in an AsyncPlugin: the main task is cancelled, the
+        # wait with it, `async with` quits, and asyncio.run raises KeyboardInterrupt.
+        try:
+            asyncio.run(wait_async(port))
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt in asyncio", flush=True)
+            return 130
+        print("asyncio returned", flush=True)
+        return 0
     plugin = pyevents.Plugin(port)
     if mode == "consume":
         # Receives N events one by one, reporting each, then waits for ever (to be killed)
@@ -62,6 +73,16 @@ def main() -> int:
         return 130
     print(f"{mode} returned", flush=True)
     return 0
+
+
+async def wait_async(port: int) -> None:
+    async with pyevents.AsyncPlugin(port) as plugin:
+        print("ready", flush=True)
+        try:
+            await plugin.next_event()
+        except asyncio.CancelledError:
+            print("cancelled while waiting", flush=True)
+            raise
 
 
 if __name__ == "__main__":

@@ -58,7 +58,13 @@ def test_connect(row: List[str], monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # The options of pyevents.Plugin, with their unit (times are in seconds in Python).
-PYTHON_OPTIONS = {"reply_timeout": 1000.0, "retries": None, "publish_timeout": 1000.0, "long_poll": 1000.0}
+PYTHON_OPTIONS = {
+    "reply_timeout": 1000.0,
+    "retries": None,
+    "publish_timeout": 1000.0,
+    "long_poll": 1000.0,
+    "max_batch_bytes": None,
+}
 
 
 @pytest.mark.parametrize("row", section("option"), ids=lambda r: " ".join(r[:2]))

@@ -7,7 +7,7 @@ from pyevents.events import get_next_msg, get_plugin_socket, publish_msg, send_q
 
 
 def modern() -> int:
-    with pyevents.Plugin(6000, reply_timeout=1.0, publish_timeout=None) as plugin:
+    with pyevents.Plugin(6000, reply_timeout=1.0, publish_timeout=None, max_batch_bytes=1 << 20) as plugin:
         event: pyevents.Event = plugin.next(timeout=0.5)
         first: bytes = event.data
         batch: List[pyevents.Event] = plugin.next_batch(10, timeout=None)
@@ -20,6 +20,23 @@ def modern() -> int:
                 break
         seq = plugin.last_seq
     return published + pending + len(subscriptions) + (seq or 0)
+
+
+async def modern_async() -> int:
+    async with pyevents.AsyncPlugin(6000, publish_timeout=None) as plugin:
+        event: pyevents.Event = await plugin.next_event(timeout=0.5)
+        batch: List[pyevents.Event] = await plugin.next_batch(10, timeout=None)
+        published: int = await plugin.publish_many(e.data for e in batch)
+        await plugin.publish(memoryview(event.data))
+        name: str = (await plugin.info()).name
+        pending: int = (await plugin.stats()).pending + await plugin.ack()
+        async for e in plugin:
+            if e.redelivered:
+                break
+        seq = plugin.last_seq
+        closed: bool = plugin.closed
+    await plugin.close()
+    return published + pending + len(name) + (seq or 0) + closed
 
 
 def old() -> str:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the C SDK's tests (built by `make test-c`): every test binary (gcc C99, g++ C++17, and
-# statically linked), the end-to-end tests and the counter examples through the Rust peer, then
-# the same under valgrind. Ends with "c-sdk: N passed, N failed" (checks summed over binaries; a
-# binary that crashes, exits non-zero or reports a valgrind error counts as a failure).
+# statically linked), the C++ layer's test_cpp, the end-to-end tests and the counter examples
+# through the Rust peer, then the same under valgrind. Ends with "c-sdk: N passed, N failed"
+# (checks summed over binaries; a binary that crashes, exits non-zero or reports a valgrind error
+# counts as a failure).
 #
 #   bindings/c/tests/run.sh TEST_DIR RUST_PEER
 set -u
@@ -62,12 +63,29 @@ coverage() {
 }
 run every-function-called coverage
 
+# Every function the header declares is wrapped by the C++ layer (but ee_debug_panic, a test aid).
+wrapped() {
+    local header="$here/../include/event_engine.h" f passed=0 failed=0
+    for f in $(grep -E '^[a-z].*[ *]ee_[a-z0-9_]+\(' "$header" | sed -E 's/.*[ *](ee_[a-z0-9_]+)\(.*/\1/'); do
+        if [ "$f" = ee_debug_panic ] || grep -q "\b$f\b" "$here/../include/event_engine.hpp"; then
+            passed=$((passed + 1))
+        else
+            echo "event_engine.hpp does not wrap $f"
+            failed=$((failed + 1))
+        fi
+    done
+    echo "wrapped: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+run every-function-wrapped wrapped
+
 for lang in c cpp; do
     for t in test_api test_client test_host test_sdk_cases; do
         run "$t-$lang" "$dir/$t-$lang"
     done
     run "test_e2e-$lang" "$peer" --count 20 -- "$dir/test_e2e-$lang"
 done
+run test_cpp "$dir/test_cpp"
 run test_api-static "$dir/test_api-static"
 run counter-c "$peer" --count 5 -- examples/c/counter
 run counter-cpp "$peer" --count 5 -- examples/cpp/counter
@@ -81,6 +99,7 @@ if [ "${EE_SKIP_VALGRIND:-0}" != 1 ]; then
         done
         run "valgrind-test_e2e-$lang" "$peer" --count 20 -- "${VALGRIND[@]}" "$dir/test_e2e-$lang"
     done
+    run valgrind-test_cpp "${VALGRIND[@]}" "$dir/test_cpp"
     run valgrind-counter-c "$peer" --count 5 -- "${VALGRIND[@]}" examples/c/counter
     run valgrind-counter-cpp "$peer" --count 5 -- "${VALGRIND[@]}" examples/cpp/counter
 fi

@@ -194,6 +194,8 @@ static void option_cases(void) {
             o.reconnect_backoff_ms = ms;
         } else if (strcmp(name, "max_backoff") == 0) {
             o.max_backoff_ms = ms;
+        } else if (strcmp(name, "max_batch_bytes") == 0) {
+            o.max_batch_bytes = (uint64_t)strtoull(value, NULL, 10);
         } else {
             fprintf(stderr, "unknown option %s\n", name);
             checks_failed++;

@@ -26,7 +26,7 @@ function tscPath() {
 }
 
 /** What tsc reads: the JavaScript, napi's binding.d.ts and the configuration. */
-const SOURCES = ['index.js', 'errors.js', 'kinds.js', 'binding.js', 'binding.d.ts', 'tsconfig.json'];
+const SOURCES = ['index.js', 'index.mjs', 'errors.js', 'kinds.js', 'binding.js', 'binding.d.ts', 'tsconfig.json'];
 
 /**
  * Type-checks the package and writes its declarations into a new temporary folder. tsc runs on a

@@ -54,6 +54,9 @@ pub struct NativeOptions {
     pub poll_slice_ms: Option<f64>,
     /// Longest wait the engine is asked for in one request (default 1000).
     pub long_poll_ms: Option<f64>,
+    /// Most bytes of event data one receive takes, 1 to 2^40 (default 67108864, 64 MiB): a batch
+    /// stops at `max` events or this many bytes; a single larger event comes alone.
+    pub max_batch_bytes: Option<f64>,
 }
 
 /// A setting in milliseconds, by the SDK core's rule, named as Node.js spells it.
@@ -87,6 +90,10 @@ impl NativeOptions {
         }
         if let Some(ms) = self.long_poll_ms {
             o.long_poll = setting("long_poll", ms)?;
+        }
+        if let Some(n) = self.max_batch_bytes {
+            let name = Spelling::CamelMs.spell("max_batch_bytes", false);
+            o.max_batch_bytes = options::byte_budget(&name, n)?;
         }
         o.validate_spelled(Spelling::CamelMs)?;
         Ok(o)
@@ -137,6 +144,25 @@ mod tests {
                 .map(|o| (o.reply_timeout, o.retries, o.publish_timeout)),
             Some((Duration::from_millis(200), 0, None))
         );
+        let budget = NativeOptions {
+            max_batch_bytes: Some(250_000.0),
+            ..Default::default()
+        }
+        .to_client()
+        .map(|o| o.max_batch_bytes);
+        assert_eq!(budget.ok(), Some(250_000));
+        let e = NativeOptions {
+            max_batch_bytes: Some(0.0),
+            ..Default::default()
+        }
+        .to_client()
+        .err()
+        .map(|e| e.to_string());
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("maxBatchBytes must be a whole number from 1 to")),
+            "{e:?}"
+        );
         for bad in [
             NativeOptions {
                 reply_timeout_ms: Some(-5.0),
@@ -152,6 +178,18 @@ mod tests {
             },
             NativeOptions {
                 retries: Some(1.5),
+                ..Default::default()
+            },
+            NativeOptions {
+                max_batch_bytes: Some(0.0),
+                ..Default::default()
+            },
+            NativeOptions {
+                max_batch_bytes: Some(1.5),
+                ..Default::default()
+            },
+            NativeOptions {
+                max_batch_bytes: Some(f64::INFINITY),
                 ..Default::default()
             },
         ] {

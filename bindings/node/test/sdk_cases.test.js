@@ -79,10 +79,13 @@ test('[connect] cases', async () => {
   }
 });
 
+/** The options that are counts, not times. */
+const COUNTS = new Set(['retries', 'max_batch_bytes']);
+
 /** Node.js spells an option camelCase, with `Ms` for times (the Rust core's Spelling::CamelMs). */
 function nodeName(name) {
   const camel = name.replace(/_([a-z])/g, (_, c) => c.toUpperCase());
-  return name === 'retries' ? camel : `${camel}Ms`;
+  return COUNTS.has(name) ? camel : `${camel}Ms`;
 }
 
 test('[option] cases', async () => {

@@ -101,6 +101,7 @@ fn option_cases() {
             "poll_slice" => o.poll_slice = d(),
             "reconnect_backoff" => o.reconnect_backoff = d(),
             "max_backoff" => o.max_backoff = d(),
+            "max_batch_bytes" => o.max_batch_bytes = value.parse().expect("a byte count"),
             other => panic!("unknown option {other}"),
         }
         let got = outcome(Client::connect_with("tcp://127.0.0.1:1", o).map(|_| "ok".into()));

@@ -9,6 +9,12 @@ events, through its port on an engine::
         for event in plugin:
             plugin.publish(b"TypeB" + event.data[5:])
 
+The same for asyncio, with :class:`pyevents.AsyncPlugin`::
+
+    async with pyevents.AsyncPlugin(6000) as plugin:
+        async for event in plugin:
+            await plugin.publish(b"TypeB" + event.data[5:])
+
 Plugins written for event-engine 0.2's ``events.py`` keep working with
 ``from pyevents.events import get_plugin_socket, get_next_msg, publish_msg, send_quit_command``.
 
@@ -28,9 +34,11 @@ from .errors import (
     UnexpectedReply,
 )
 from ._native import MAX_BATCH, PROTOCOL_VERSION, Event, Info, Plugin, Stats, __version__
+from .aio import AsyncPlugin
 
 __all__ = [
     "Plugin",
+    "AsyncPlugin",
     "Event",
     "Info",
     "Stats",

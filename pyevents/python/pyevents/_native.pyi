@@ -87,6 +87,7 @@ class Plugin:
         publish_timeout: Optional[float] = 30.0,
         long_poll: float = 1.0,
         protocol: int = 2,
+        max_batch_bytes: int = 67108864,
     ) -> None: ...
     @property
     def protocol(self) -> int:
