@@ -68,6 +68,33 @@ impl Token {
         env.token_file.as_deref().map(Token::from_file).transpose()
     }
 
+    /// The token an SDK was given as options: `token` (its text) or `token_file` (a path), not
+    /// both; `None` when neither is (the client then takes the launch environment's). Every
+    /// binding's `token` / `token_file` option goes through here.
+    ///
+    /// ```
+    /// use event_engine_client::Token;
+    ///
+    /// assert!(Token::from_options(None, None)?.is_none());
+    /// assert!(Token::from_options(Some("0123456789abcdef0123"), None)?.is_some());
+    /// let file = std::path::Path::new("uploader.token");
+    /// assert!(Token::from_options(Some("0123456789abcdef0123"), Some(file)).is_err());
+    /// # Ok::<(), event_engine_client::Error>(())
+    /// ```
+    pub fn from_options(token: Option<&str>, token_file: Option<&Path>) -> Result<Option<Token>> {
+        match (token, token_file) {
+            (Some(_), Some(_)) => Err(Error::InvalidArgument(
+                "give token or token_file, not both".into(),
+            )),
+            (Some(t), None) => {
+                token::check(t).map_err(|e| Error::InvalidArgument(format!("token: {e}")))?;
+                Ok(Some(Token(t.to_string())))
+            }
+            (None, Some(f)) => Token::from_file(f).map(Some),
+            (None, None) => Ok(None),
+        }
+    }
+
     /// The token's text.
     pub fn as_str(&self) -> &str {
         &self.0
