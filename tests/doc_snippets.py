@@ -65,6 +65,7 @@ DOCS = [
     "docs/cli.md",
     "docs/migrating-from-0.2.md",
     "docs/architecture.md",
+    "docs/security.md",
 ]
 PROSE = {"text", "mermaid"}
 
@@ -437,6 +438,50 @@ timeout_ms = 60000
 """
     _, out = run_app(d, app)
     expect_collected(out, 50)
+
+
+def security_app(b: Block) -> None:
+    # The three kinds of plugin of docs/security.md, on free ports: the launched classifier
+    # (its token from the launch environment), the uploader started by hand with the token file
+    # the engine made, and a 0.2 client (raw pyzmq, protocol v1) on the auth = "none" port.
+    d = scratch(b.name)
+    (d / "secrets").mkdir(exist_ok=True)
+    token = d / "secrets" / "uploader.token"
+    token.unlink(missing_ok=True)
+    up, legacy = free_port(), free_port()
+    app = b.text.replace("port = 6001", f"port = {up}").replace("port = 6002", f"port = {legacy}")
+    (d / "classifier.py").write_text(
+        "import pyevents\n\nwith pyevents.Plugin() as plugin:\n    plugin.publish(b'Labelcat')\n")
+    (d / "uploader.py").write_text(
+        "import pyevents\n\nwith pyevents.Plugin() as plugin:\n    for event in plugin:\n"
+        "        print('UPLOADED', event.data.decode(), flush=True)\n        break\n")
+    (d / "legacy.py").write_text(
+        "import sys\nimport zmq\n\ns = zmq.Context().socket(zmq.REQ)\ns.RCVTIMEO = 30000\n"
+        "s.connect('tcp://127.0.0.1:' + sys.argv[1])\ns.send(b'plugin_command: quit')\n"
+        "print('LEGACY', s.recv().decode())\n")
+    done: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    def others() -> None:
+        deadline = time.monotonic() + DEADLINE
+        while not token.exists():  # made by the engine at start-up; polled with a deadline
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+        env = env_with(EE_PLUGIN_ENDPOINT=f"tcp://127.0.0.1:{up}", EE_PLUGIN_TOKEN_FILE=str(token))
+        for name, cmd, e in (("uploader", ["python3", "uploader.py"], env),
+                             ("legacy", ["python3", "legacy.py", str(legacy)], env_with())):
+            done[name] = subprocess.run(cmd, cwd=d, env=e, capture_output=True, text=True,
+                                        timeout=DEADLINE)
+
+    t = threading.Thread(target=others)
+    t.start()
+    _, out = run_app(d, app, until=lambda s: False)
+    t.join(DEADLINE)
+    assert "UPLOADED Labelcat" in done["uploader"].stdout, (done, out)
+    assert "LEGACY" in done["legacy"].stdout, (done, out)
+    assert 'plugin legacy: auth = "none": anyone who can reach' in out, out
+    assert token.stat().st_mode & 0o777 == 0o600
+    assert token.read_text().strip() not in out, "a token was printed"
 
 
 def python_batches(b: Block) -> None:
@@ -921,6 +966,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "cli-install": cli_install,
     "cli-run-output": cli_run_output,
     "cli-ready": cli_ready,
+    "security-app": security_app,
     "cli-reference": cli_reference,
     "cli-tap-output": cli_tap_output,
     "cli-stats-output": cli_stats_output,

@@ -100,6 +100,13 @@ export interface NativeOptions {
    * stops at `max` events or this many bytes; a single larger event comes alone.
    */
   maxBatchBytes?: number
+  /**
+   * The credential the plugin's port admits (`docs/security.md`), as text; by default the one
+   * `event-engine run` passes (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`), if any.
+   */
+  token?: string
+  /** A file whose first line is that token (not with `token`). */
+  tokenFile?: string
 }
 
 /**
@@ -161,4 +168,10 @@ export interface PluginStats {
   errors: number
   /** Client connections that took the plugin's queue over. */
   sessions: number
+  /** TCP connections open to the plugin's port now. */
+  connections: number
+  /** Connections dropped because their unread replies filled their queue. */
+  droppedConnections: number
+  /** Connections refused at the handshake: they did not present the plugin's token. */
+  refused: number
 }

@@ -97,6 +97,12 @@ pub struct Stats {
     errors: u64,
     /// Client connections that took the plugin's queue over.
     sessions: u64,
+    /// TCP connections open to the plugin's port now.
+    connections: u64,
+    /// Connections dropped because their unread replies filled their queue.
+    dropped_connections: u64,
+    /// Connections refused at the handshake: they did not present the plugin's token.
+    refused: u64,
 }
 
 impl From<wire::Stats> for Stats {
@@ -111,12 +117,15 @@ impl From<wire::Stats> for Stats {
             published: s.published,
             errors: s.errors,
             sessions: s.sessions,
+            connections: s.connections,
+            dropped_connections: s.dropped_connections,
+            refused: s.refused,
         }
     }
 }
 
 impl Stats {
-    fn fields(&self) -> [(&'static str, u64); 8] {
+    fn fields(&self) -> [(&'static str, u64); 11] {
         [
             ("delivered", self.delivered),
             ("redelivered", self.redelivered),
@@ -126,6 +135,9 @@ impl Stats {
             ("published", self.published),
             ("errors", self.errors),
             ("sessions", self.sessions),
+            ("connections", self.connections),
+            ("dropped_connections", self.dropped_connections),
+            ("refused", self.refused),
         ]
     }
 }

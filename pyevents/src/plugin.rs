@@ -184,6 +184,9 @@ impl Plugin {
     /// `long_poll`: longest single wait asked of the engine. Times are in seconds.
     /// `max_batch_bytes`: most bytes of event data one receive takes (1 to 2^40, default 64 MiB):
     /// a batch stops at `max` events or this many bytes, and a single larger event comes alone.
+    /// `token` (its text) or `token_file` (a file whose first line is it): the credential the
+    /// plugin's port admits (`docs/security.md`); by default the one `event-engine run` passes
+    /// in the environment (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`), if any.
     /// `protocol=1` speaks only event-engine 0.2's v1 bytes (for a 0.2 engine; what
     /// `pyevents.events` uses): one event per receive, each delivered once, no `info`, `stats`
     /// or `ack`.
@@ -191,10 +194,11 @@ impl Plugin {
     #[allow(clippy::too_many_arguments)] // a Python signature with keyword arguments
     #[pyo3(signature = (port = None, host = None, *, endpoint = None, reply_timeout = 5.0,
                         retries = 3, publish_timeout = Some(30.0), long_poll = 1.0, protocol = 2,
-                        max_batch_bytes = DEFAULT_MAX_BATCH_BYTES as i64),
+                        max_batch_bytes = DEFAULT_MAX_BATCH_BYTES as i64, token = None,
+                        token_file = None),
            text_signature = "(port=None, host=None, *, endpoint=None, reply_timeout=5.0, \
                              retries=3, publish_timeout=30.0, long_poll=1.0, protocol=2, \
-                             max_batch_bytes=67108864)")]
+                             max_batch_bytes=67108864, token=None, token_file=None)")]
     fn new(
         py: Python<'_>,
         port: Option<i64>,
@@ -206,6 +210,8 @@ impl Plugin {
         long_poll: f64,
         protocol: i64,
         max_batch_bytes: i64,
+        token: Option<String>,
+        token_file: Option<std::path::PathBuf>,
     ) -> PyResult<Plugin> {
         let target = Target {
             port,
@@ -227,6 +233,11 @@ impl Plugin {
             // As a float for the core's rule: exact for every value it accepts (2^40 < 2^53).
             max_batch_bytes: rules::byte_budget("max_batch_bytes", max_batch_bytes as f64)
                 .map_err(|e| invalid(py, e))?,
+            token: event_engine_client::Token::from_options(
+                token.as_deref(),
+                token_file.as_deref(),
+            )
+            .map_err(|e| errors::to_py(py, e))?,
             ..ClientOptions::default()
         };
         let mut client = Client::open(&target, options).map_err(|e| errors::to_py(py, e))?;

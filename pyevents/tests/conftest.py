@@ -18,8 +18,12 @@ def start_engine(tmp_path: Path) -> Iterator[Callable[..., Engine]]:
     """Starts engines with the given external plugins; stops them when the test ends."""
     engines: List[Engine] = []
 
-    def start(plugins: Dict[str, Subscriptions], bus: Optional[Dict[str, object]] = None) -> Engine:
-        e = Engine(tmp_path / f"engine{len(engines)}", plugins, bus)
+    def start(
+        plugins: Dict[str, Subscriptions],
+        bus: Optional[Dict[str, object]] = None,
+        keys: Optional[Dict[str, Dict[str, object]]] = None,
+    ) -> Engine:
+        e = Engine(tmp_path / f"engine{len(engines)}", plugins, bus, keys)
         engines.append(e)
         return e
 

@@ -47,7 +47,12 @@ def _toml_value(v: object) -> str:
     raise TypeError(v)
 
 
-def app_toml(plugins: Dict[str, Subscriptions], bus: Optional[Dict[str, object]] = None) -> str:
+def app_toml(
+    plugins: Dict[str, Subscriptions],
+    bus: Optional[Dict[str, object]] = None,
+    keys: Optional[Dict[str, Dict[str, object]]] = None,
+) -> str:
+    """`keys`: more keys of some plugins' entries (e.g. `token_file`)."""
     lines: List[str] = []
     if bus:
         lines.append("[bus]")
@@ -55,6 +60,7 @@ def app_toml(plugins: Dict[str, Subscriptions], bus: Optional[Dict[str, object]]
     for name, subs in plugins.items():
         lines += ["", "[[plugins]]", f"name = {_toml_value(name)}"]
         lines.append(f"subscriptions = {_toml_value(list(subs))}")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in ((keys or {}).get(name) or {}).items()]
     return "\n".join(lines) + "\n"
 
 
@@ -78,10 +84,12 @@ class Engine:
         workdir: Path,
         plugins: Dict[str, Subscriptions],
         bus: Optional[Dict[str, object]] = None,
+        keys: Optional[Dict[str, Dict[str, object]]] = None,
     ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
         self.app = workdir / "app.toml"
-        self.app.write_text(app_toml(plugins, bus))
+        self.app.write_text(app_toml(plugins, bus, keys))
         self.ready_file = workdir / "ready.json"
         self.log = workdir / "engine.log"
         self._log = open(self.log, "wb")

@@ -53,6 +53,9 @@ env = {env}
 [[plugins]]
 name = "late"
 subscriptions = ["Image"]
+# 0.2's raw pyzmq client (events.py) cannot present a token; pyevents.events (scorer, oracle)
+# presents the one `event-engine run` gives it, with no code.
+auth = "none"
 [plugins.run]
 command = ["sh", "-c", "sleep 0.5 && exec \\"$0\\" late.py {IMAGES}", {py}]
 cwd = {pipeline}

@@ -199,6 +199,12 @@ typedef struct ee_client_options_t {
   // Most bytes of event data one receive asks for (default 67108864, 64 MiB; 1 to 2^40): a
   // batch stops at `max` events or this many bytes; a single larger event comes alone.
   uint64_t max_batch_bytes;
+  // The credential the plugin's port admits (`docs/security.md`), as text, or NULL (default):
+  // the one `event-engine run` passes (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`), if any.
+  // Read during the call it is given to; not kept.
+  const char *token;
+  // A file whose first line is that token, or NULL (default); not with `token`.
+  const char *token_file;
 } ee_client_options_t;
 
 // A plugin's counters on the engine (`ee_client_stats`, `ee_running_plugin_stats`,

@@ -40,6 +40,12 @@ pub struct ee_client_options_t {
     /// Most bytes of event data one receive asks for (default 67108864, 64 MiB; 1 to 2^40): a
     /// batch stops at `max` events or this many bytes; a single larger event comes alone.
     pub max_batch_bytes: u64,
+    /// The credential the plugin's port admits (`docs/security.md`), as text, or NULL (default):
+    /// the one `event-engine run` passes (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`), if any.
+    /// Read during the call it is given to; not kept.
+    pub token: *const c_char,
+    /// A file whose first line is that token, or NULL (default); not with `token`.
+    pub token_file: *const c_char,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -59,6 +65,8 @@ impl From<&ClientOptions> for ee_client_options_t {
             poll_slice_ms: ms(o.poll_slice),
             long_poll_ms: ms(o.long_poll),
             max_batch_bytes: o.max_batch_bytes,
+            token: std::ptr::null(),
+            token_file: std::ptr::null(),
         }
     }
 }
@@ -115,7 +123,17 @@ pub struct ee_cancel_t {
 fn options_arg(options: *const ee_client_options_t) -> Result<ClientOptions> {
     // SAFETY: NULL or a pointer to an initialised struct (documented).
     let o = match unsafe { options.as_ref() } {
-        Some(o) => ClientOptions::from(o),
+        Some(o) => {
+            let token = opt_str_arg(o.token, "token")?;
+            let file = opt_str_arg(o.token_file, "token_file")?;
+            ClientOptions {
+                token: event_engine_client::Token::from_options(
+                    token.as_deref(),
+                    file.as_deref().map(std::path::Path::new),
+                )?,
+                ..ClientOptions::from(o)
+            }
+        }
         None => ClientOptions::default(),
     };
     o.validate_spelled(Spelling::SnakeMs)?;

@@ -52,6 +52,7 @@ static void test_options(void) {
     CHECK(o.poll_slice_ms == 100);
     CHECK(o.long_poll_ms == 1000);
     CHECK(o.max_batch_bytes == 67108864);
+    CHECK(o.token == NULL && o.token_file == NULL);
     CHECK_STATUS(ee_client_options_default(NULL), EE_NULL_POINTER);
     CHECK_ERROR_MENTIONS("options");
 }
@@ -84,6 +85,24 @@ static void test_connect_errors(void) {
     CHECK_ERROR_MENTIONS("max_batch_bytes");
     OK(ee_client_options_default(&o));
     o.max_batch_bytes = 3145728;
+    OK(ee_client_connect_port("127.0.0.1", 1, &o, &c));
+    ee_client_free(c);
+    c = NULL;
+    /* Tokens (docs/security.md): checked before anything is sent, never shown in errors. */
+    OK(ee_client_options_default(&o));
+    o.token = "short";
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("16 to 255 bytes");
+    CHECK(strstr(ee_last_error(), "short") == NULL);
+    o.token = "0123456789abcdef0123";
+    o.token_file = "/nonexistent/token";
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("not both");
+    o.token = NULL;
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("could not read the plugin token file");
+    o.token = "0123456789abcdef0123";
+    o.token_file = NULL;
     OK(ee_client_connect_port("127.0.0.1", 1, &o, &c));
     ee_client_free(c);
     c = NULL;

@@ -57,6 +57,11 @@ pub struct NativeOptions {
     /// Most bytes of event data one receive takes, 1 to 2^40 (default 67108864, 64 MiB): a batch
     /// stops at `max` events or this many bytes; a single larger event comes alone.
     pub max_batch_bytes: Option<f64>,
+    /// The credential the plugin's port admits (`docs/security.md`), as text; by default the one
+    /// `event-engine run` passes (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`), if any.
+    pub token: Option<String>,
+    /// A file whose first line is that token (not with `token`).
+    pub token_file: Option<String>,
 }
 
 /// A setting in milliseconds, by the SDK core's rule, named as Node.js spells it.
@@ -95,6 +100,10 @@ impl NativeOptions {
             let name = Spelling::CamelMs.spell("max_batch_bytes", false);
             o.max_batch_bytes = options::byte_budget(&name, n)?;
         }
+        o.token = event_engine_client::Token::from_options(
+            self.token.as_deref(),
+            self.token_file.as_deref().map(std::path::Path::new),
+        )?;
         o.validate_spelled(Spelling::CamelMs)?;
         Ok(o)
     }

@@ -61,6 +61,12 @@ pub struct PluginStats {
     pub errors: i64,
     /// Client connections that took the plugin's queue over.
     pub sessions: i64,
+    /// TCP connections open to the plugin's port now.
+    pub connections: i64,
+    /// Connections dropped because their unread replies filled their queue.
+    pub dropped_connections: i64,
+    /// Connections refused at the handshake: they did not present the plugin's token.
+    pub refused: i64,
 }
 
 fn num(n: u64) -> i64 {
@@ -101,6 +107,9 @@ impl From<Stats> for PluginStats {
             published: num(s.published),
             errors: num(s.errors),
             sessions: num(s.sessions),
+            connections: num(s.connections),
+            dropped_connections: num(s.dropped_connections),
+            refused: num(s.refused),
         }
     }
 }

@@ -120,7 +120,16 @@ fn main() {
         );
     }
     if run("out") {
-        let (sub, v2) = paired(reps, || protocol::raw_sub(n), || protocol::v2_out(n, 1000));
+        let (sub, v2) = paired(
+            reps,
+            || protocol::raw_sub(n),
+            || protocol::v2_out(n, 1000, false),
+        );
+        let (v2_plain, v2_auth) = paired(
+            reps,
+            || protocol::v2_out(n, 1000, false),
+            || protocol::v2_out(n, 1000, true),
+        );
         let (rtt, v1) = paired(
             reps.min(3),
             || protocol::raw_reqrep(v1_n),
@@ -147,6 +156,19 @@ fn main() {
             Some(base),
         );
         let v2_vs_v1 = v2.rate() / v1_rate;
+        let v2_plain = row(
+            "protocol v2: recv max=1000, no token (paired with the next row)",
+            n,
+            v2_plain,
+            Some(base),
+        );
+        let v2_auth = row(
+            "protocol v2: recv max=1000, port admits only its token (ZAP PLAIN)",
+            n,
+            v2_auth,
+            Some(base),
+        );
+        let auth_vs_plain = v2_auth.rate() / v2_plain.rate();
         let rtt = row(
             "raw ZeroMQ REQ -> REP echo, no engine (the round-trip limit)",
             v1_n,
@@ -155,9 +177,10 @@ fn main() {
         );
         table::print(
             "External plugin, loopback TCP, events of 100 B: engine -> plugin",
-            &[sub, rtt, v1, v2],
+            &[sub, rtt, v1, v2, v2_plain, v2_auth],
         );
         println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
+        println!("v2 batch receive with a token / without (same run): {auth_vs_plain:.2}×");
     }
     if run("nats") {
         nats_tables(&args, reps, smoke);

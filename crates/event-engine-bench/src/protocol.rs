@@ -69,6 +69,7 @@ pub fn raw_sub(n: u64) -> (Duration, u64) {
 fn external_app(
     producer_n: u64,
     consumer_n: u64,
+    token: Option<&str>,
 ) -> (event_engine::RunningApp, u16, Arc<Mutex<Option<Instant>>>) {
     let done: Arc<Mutex<Option<Instant>>> = Arc::default();
     let d = Arc::clone(&done);
@@ -82,10 +83,14 @@ fn external_app(
         Ok(())
     })
     .subscribe(Filter::new("In"));
+    let mut plugin = ExternalPluginSpec::new("bench", 0).subscribe(Filter::new("Out"));
+    if let Some(t) = token {
+        plugin = plugin.with_token(t);
+    }
     let app = App::new(0, 0)
         .with_plugin(producer(producer_n, None))
         .with_plugin(consumer)
-        .with_external_plugin(ExternalPluginSpec::new("bench", 0).subscribe(Filter::new("Out")))
+        .with_external_plugin(plugin)
         .start()
         .expect("engine");
     let port = app.external_port("bench").expect("port");
@@ -102,7 +107,7 @@ fn req(port: u16) -> (zmq::Context, zmq::Socket) {
 
 /// v1: `next_msg`, one event per round trip.
 pub fn v1_out(n: u64) -> (Duration, u64) {
-    let (app, port, _) = external_app(n, 0);
+    let (app, port, _) = external_app(n, 0, None);
     let (_ctx, s) = req(port);
     let start = Instant::now();
     for _ in 0..n {
@@ -116,10 +121,16 @@ pub fn v1_out(n: u64) -> (Duration, u64) {
     (elapsed, 0)
 }
 
-/// v2: `recv max=1000`, through the shared client.
-pub fn v2_out(n: u64, batch: usize) -> (Duration, u64) {
-    let (app, port, _) = external_app(n, 0);
-    let mut c = Client::connect_port("127.0.0.1", port).expect("client");
+/// v2: `recv max=1000`, through the shared client; with `authenticated`, the plugin's port
+/// admits only its token (ZAP PLAIN) and the client presents it.
+pub fn v2_out(n: u64, batch: usize, authenticated: bool) -> (Duration, u64) {
+    let token = authenticated.then(|| event_engine::auth::new_token().expect("token"));
+    let (app, port, _) = external_app(n, 0, token.as_deref());
+    let options = event_engine_client::ClientOptions {
+        token: token.map(|t| event_engine_client::Token::new(t).expect("token")),
+        ..Default::default()
+    };
+    let mut c = Client::connect_port_with("127.0.0.1", port, options).expect("client");
     let mut got = 0;
     let start = Instant::now();
     while got < n {
@@ -136,7 +147,7 @@ pub fn v2_out(n: u64, batch: usize) -> (Duration, u64) {
 
 /// v1: one published event per round trip, until an internal consumer has them all.
 pub fn v1_in(n: u64) -> (Duration, u64) {
-    let (app, port, done) = external_app(0, n);
+    let (app, port, done) = external_app(0, n, None);
     let (_ctx, s) = req(port);
     let start = Instant::now();
     for i in 0..n {
@@ -152,7 +163,7 @@ pub fn v1_in(n: u64) -> (Duration, u64) {
 
 /// v2: `publish` batches through the shared client.
 pub fn v2_in(n: u64, batch: u64) -> (Duration, u64) {
-    let (app, port, done) = external_app(0, n);
+    let (app, port, done) = external_app(0, n, None);
     let mut c = Client::connect_port("127.0.0.1", port).expect("client");
     let start = Instant::now();
     let mut sent = 0;

@@ -94,6 +94,10 @@ pub struct PluginDecl {
     pub subscriptions: Vec<Subscription>,
     pub id: Option<String>,
     pub run: Option<Run>,
+    /// `"token"` (default) or `"none"` (anyone who reaches the port is the plugin: 0.2 clients).
+    pub auth: Option<String>,
+    /// A file holding the plugin's token (made, mode 0600, if it does not exist).
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -234,6 +238,19 @@ pub struct Launch {
     pub grace: Duration,
 }
 
+/// How a plugin's port authenticates who connects (`docs/security.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A launched plugin: a fresh token for this run, passed in the launch environment.
+    Launched,
+    /// The token in this file (made, mode 0600, if it does not exist).
+    TokenFile(PathBuf),
+    /// `auth = "none"`: anyone who reaches the port is the plugin.
+    None,
+    /// Neither launched nor given a token file: as `None`, with a warning that says what to do.
+    Unset,
+}
+
 /// An external plugin, checked.
 #[derive(Debug, Clone)]
 pub struct Plugin {
@@ -242,6 +259,7 @@ pub struct Plugin {
     pub filters: Vec<Filter>,
     pub id: Option<event_engine::uuid::Uuid>,
     pub launch: Option<Launch>,
+    pub auth: Auth,
 }
 
 /// A built-in plugin that publishes `count` events made from a template (`{i}`: the index).
@@ -440,6 +458,38 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
             port: p.port,
             filters,
             id,
+            auth: match (p.auth.as_deref(), &p.token_file) {
+                (Some("none"), Some(_)) => {
+                    return Err(err(
+                        path,
+                        &key("token_file"),
+                        "a plugin with auth = \"none\" has no token",
+                    ))
+                }
+                (Some("none"), None) => Auth::None,
+                (Some("token") | None, Some(f)) => Auth::TokenFile(if f.is_absolute() {
+                    f.clone()
+                } else {
+                    base.join(f)
+                }),
+                (Some("token") | None, None) if launch.is_some() => Auth::Launched,
+                (Some("token"), None) => {
+                    return Err(err(
+                        path,
+                        &key("auth"),
+                        "a plugin that is not launched (no run.command) needs token_file for \
+                         auth = \"token\"",
+                    ))
+                }
+                (None, None) => Auth::Unset,
+                (Some(other), _) => {
+                    return Err(err(
+                        path,
+                        &key("auth"),
+                        format!("'{other}' is not \"token\" or \"none\""),
+                    ))
+                }
+            },
             launch,
         });
     }

@@ -8,6 +8,7 @@ mod run;
 mod stats;
 mod tap;
 mod target;
+mod tokens;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

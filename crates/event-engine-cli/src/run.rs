@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use event_engine::plugins::{ExternalPluginSpec, Plugin};
 use event_engine::{App, Outcome, RunReport, RunningApp};
-use event_engine_client::{Client, ClientOptions, LaunchEnv};
+use event_engine_client::{Client, ClientOptions, LaunchEnv, Token};
 
 use crate::builtins::{self, Tally};
 use crate::config::{self, Restart};
@@ -35,9 +35,17 @@ struct Ready<'a> {
 struct ReadyPlugin<'a> {
     port: u16,
     endpoint: &'a str,
+    /// For `event-engine stats --ready` (the file is made readable by its owner only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
 }
 
-fn write_ready(path: &Path, app: &RunningApp, stats: &str) -> Result<(), Error> {
+fn write_ready(
+    path: &Path,
+    app: &RunningApp,
+    tokens: &[Option<String>],
+    stats: &str,
+) -> Result<(), Error> {
     let ready = Ready {
         pid: std::process::id(),
         publish: app.publish_endpoint(),
@@ -47,21 +55,34 @@ fn write_ready(path: &Path, app: &RunningApp, stats: &str) -> Result<(), Error> 
         plugins: app
             .external_plugins()
             .iter()
-            .map(|e| {
+            .zip(tokens)
+            .map(|(e, token)| {
                 (
                     e.name.as_str(),
                     ReadyPlugin {
                         port: e.port,
                         endpoint: &e.endpoint,
+                        token: token.as_deref(),
                     },
                 )
             })
             .collect(),
         stats,
     };
-    // Written whole, then renamed, so a reader never sees half a file.
+    // Written whole (readable by its owner only: it holds the tokens), then renamed, so a reader
+    // never sees half a file.
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(&ready)?)?;
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&serde_json::to_vec_pretty(&ready)?)?;
+    }
     std::fs::rename(&tmp, path)?;
     Ok(())
 }
@@ -95,6 +116,8 @@ enum Proc {
 struct Launched {
     name: String,
     endpoint: String,
+    /// The token its port admits (to quit on its behalf).
+    token: Option<String>,
     launch: Option<config::Launch>,
     env: Vec<(String, String)>,
     generation: u32,
@@ -109,10 +132,11 @@ impl Launched {
 }
 
 /// Tells the engine a plugin is done on behalf of a process that can no longer say so.
-fn quit_on_behalf(endpoint: &str) {
+fn quit_on_behalf(endpoint: &str, token: Option<&str>) {
     let options = ClientOptions {
         reply_timeout: Duration::from_millis(500),
         retries: 0,
+        token: token.and_then(|t| Token::new(t).ok()),
         ..ClientOptions::default()
     };
     if let Ok(mut c) = Client::connect_with(endpoint, options) {
@@ -177,9 +201,8 @@ impl Runner {
         let success = matches!(&e.status, Ok(s) if s.success());
         if success || self.shutting_down {
             p.state = Proc::Exited(how);
-            let endpoint = p.endpoint.clone();
             // A process that ended without `quit` would leave its plugin waiting.
-            quit_on_behalf(&endpoint);
+            quit_on_behalf(&p.endpoint, p.token.as_deref());
             return;
         }
         let l = p.launch.clone();
@@ -212,7 +235,8 @@ impl Runner {
 
     fn process_failed(&mut self, index: usize) {
         self.failed_processes = true;
-        quit_on_behalf(&self.procs[index].endpoint);
+        let p = &self.procs[index];
+        quit_on_behalf(&p.endpoint, p.token.as_deref());
         if self.stop_on_failure {
             self.shutdown();
         }
@@ -297,8 +321,14 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
         internal.push((b.name.clone(), Arc::clone(&bridge)));
         app = app.register_plugin(bridge);
     }
+    let mut tokens = Vec::new();
     for p in &config.plugins {
         let mut spec = ExternalPluginSpec::new(p.name.clone(), p.port);
+        let token = crate::tokens::for_plugin(p).map_err(|e| format!("plugin {}: {e}", p.name))?;
+        if let Some(t) = &token {
+            spec = spec.with_token(t.clone());
+        }
+        tokens.push(token);
         for f in &p.filters {
             spec = spec.subscribe(f.clone());
         }
@@ -360,9 +390,26 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
             eprintln!("event-engine:   {:<14} {}{cmd}", e.name, e.endpoint);
         }
     }
+    for (e, p) in running.external_plugins().iter().zip(&config.plugins) {
+        match p.auth {
+            config::Auth::None => log::warn!(
+                "plugin {}: auth = \"none\": anyone who can reach {} can act as this plugin",
+                e.name,
+                e.endpoint
+            ),
+            config::Auth::Unset => log::warn!(
+                "plugin {}: anyone who can reach {} can act as this plugin (it is not launched \
+                 and has no token_file; set token_file = \"...\", or auth = \"none\" for a \
+                 0.2 client)",
+                e.name,
+                e.endpoint
+            ),
+            config::Auth::Launched | config::Auth::TokenFile(_) => {}
+        }
+    }
     let stats_server = crate::stats::serve(internal.clone())?;
     if let Some(f) = ready_file {
-        write_ready(f, &running, &stats_server.endpoint)?;
+        write_ready(f, &running, &tokens, &stats_server.endpoint)?;
     }
 
     let (tx, rx) = mpsc::channel();
@@ -397,9 +444,11 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
         .external_plugins()
         .iter()
         .zip(&config.plugins)
-        .map(|(e, p)| Launched {
+        .zip(&tokens)
+        .map(|((e, p), token)| Launched {
             name: p.name.clone(),
             endpoint: e.endpoint.clone(),
+            token: token.clone(),
             launch: p.launch.clone(),
             env: LaunchEnv {
                 name: Some(p.name.clone()),
@@ -407,6 +456,8 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
                 endpoint: Some(e.endpoint.clone()),
                 publish_endpoint: Some(running.publish_endpoint().into()),
                 subscribe_endpoint: Some(running.subscribe_endpoint().into()),
+                token: token.clone(),
+                token_file: None,
             }
             .vars()
             .into_iter()
@@ -609,8 +660,13 @@ fn print_summary(
                 } else {
                     String::new()
                 };
+                let refused = if s.refused > 0 {
+                    format!(", refused {} connection(s) without its token", s.refused)
+                } else {
+                    String::new()
+                };
                 format!(
-                    "; received {}, published {}{waiting}",
+                    "; received {}, published {}{waiting}{refused}",
                     s.delivered, s.published
                 )
             })

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use event_engine::plugins::Plugin;
 use event_engine::zmq;
-use event_engine_client::{Client, ClientOptions};
+use event_engine_client::{Client, ClientOptions, Token};
 
 use crate::target::Target;
 
@@ -126,8 +126,12 @@ pub fn stats(target: &Target, json: bool) -> Result<bool, Error> {
     };
     let mut all_ok = true;
     let mut rows = Vec::new();
-    for (name, endpoint) in plugins {
-        let result = Client::connect_with(&endpoint, options.clone()).and_then(|mut c| c.stats());
+    for (name, endpoint, token) in plugins {
+        let options = ClientOptions {
+            token: token.map(Token::new).transpose()?,
+            ..options.clone()
+        };
+        let result = Client::connect_with(&endpoint, options).and_then(|mut c| c.stats());
         match result {
             Ok(s) => rows.push((name, endpoint, Ok(s))),
             Err(e) => {

@@ -36,6 +36,8 @@ struct ReadyFile {
 #[derive(Deserialize)]
 struct ReadyPlugin {
     endpoint: String,
+    #[serde(default)]
+    token: Option<String>,
 }
 
 /// Which of the engine's endpoints a command needs.
@@ -98,16 +100,17 @@ impl Target {
         Ok(self.read_ready()?.and_then(|r| r.stats))
     }
 
-    /// Name and endpoint of every external plugin.
-    pub fn plugins(&self) -> Result<Vec<(String, String)>, Error> {
+    /// Name, endpoint and token (if the ready file or a token file says) of every external
+    /// plugin. With `--endpoint`, no token: the client takes `EE_PLUGIN_TOKEN`'s, if set.
+    pub fn plugins(&self) -> Result<Vec<(String, String, Option<String>)>, Error> {
         if let Some(e) = &self.endpoint {
-            return Ok(vec![(e.clone(), e.clone())]);
+            return Ok(vec![(e.clone(), e.clone(), None)]);
         }
         if let Some(r) = self.read_ready()? {
             return Ok(r
                 .plugins
                 .into_iter()
-                .map(|(name, p)| (name, p.endpoint))
+                .map(|(name, p)| (name, p.endpoint, p.token))
                 .collect());
         }
         if let Some(path) = &self.app {
@@ -122,7 +125,12 @@ impl Target {
                     )
                     .into());
                 }
-                out.push((p.name, tcp(&c.engine.bind_address, p.port)));
+                // A launched plugin's token lives only in its run (and its ready file).
+                let token = match &p.auth {
+                    config::Auth::TokenFile(f) => Some(crate::tokens::read(f)?),
+                    _ => None,
+                };
+                out.push((p.name, tcp(&c.engine.bind_address, p.port), token));
             }
             return Ok(out);
         }

@@ -74,6 +74,19 @@ fn child_plugin() {
             drop(c);
             Client::connect(&endpoint).unwrap().quit().unwrap();
         }
+        // Counts TypeA events until "TypeAstop", then says how many and quits.
+        "until-stop" => {
+            let mut n = 0;
+            loop {
+                let e = c.next(Some(DEADLINE)).unwrap().unwrap();
+                if e.data == b"TypeAstop" {
+                    break;
+                }
+                n += 1;
+            }
+            println!("RECEIVED {n}");
+            c.quit().unwrap();
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -578,4 +591,102 @@ fn ee_bind_address_opens_the_ports_and_plugins_get_a_connectable_endpoint() {
     // The launched plugin was given 127.0.0.1, not 0.0.0.0 (and reached the engine with it).
     assert!(all.contains("ENDPOINT tcp://127.0.0.1:"), "{all}");
     assert!(!all.contains("ENDPOINT tcp://0.0.0.0"), "{all}");
+}
+
+/// Issue "only a plugin's own process can be that plugin": `event-engine run` gives each plugin
+/// it launches a token of its own through the launch environment (the client finds it with no
+/// code); an impostor on its port gets nothing; a plugin started elsewhere uses its
+/// `token_file` (made private on the first run); `auth = "none"` is warned of.
+#[test]
+fn launched_plugins_authenticate_with_no_code_and_impostors_get_nothing() {
+    use event_engine_client::{ClientOptions, Error, Token};
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempdir("auth");
+    let ready = dir.join("ready.json");
+    let toml = format!(
+        "[[generators]]\nname = \"producer\"\ncount = 100\nevent = \"TypeA{{i}}\"\n\n\
+         [[plugins]]\nname = \"victim\"\nsubscriptions = [\"TypeA\"]\n[plugins.run]\n{}\n\n\
+         [[plugins]]\nname = \"remote\"\ntoken_file = \"remote.token\"\n\n\
+         [[plugins]]\nname = \"legacy\"\nauth = \"none\"\n",
+        child_command("until-stop")
+    );
+    let mut engine = run_app(&dir, &toml, &["--ready-file", ready.to_str().unwrap()]);
+    wait_for_file(&ready);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&ready), 0o600, "the ready file holds tokens");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&ready).unwrap()).unwrap();
+    let endpoint = |name: &str| {
+        doc["plugins"][name]["endpoint"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(doc["plugins"]["victim"]["token"].as_str().unwrap().len() >= 16);
+    assert!(doc["plugins"]["legacy"].get("token").is_none());
+
+    // Impostors on the launched plugin's port: no token, and the remote plugin's token.
+    let remote_token = std::fs::read_to_string(dir.join("remote.token")).unwrap();
+    assert_eq!(mode(&dir.join("remote.token")), 0o600);
+    let impostor = |token: Option<&str>| ClientOptions {
+        reply_timeout: Duration::from_millis(300),
+        retries: 0,
+        token: token.map(|t| Token::new(t.trim()).unwrap()),
+        ..ClientOptions::default()
+    };
+    for token in [None, Some(remote_token.as_str())] {
+        let mut c = Client::connect_with(&endpoint("victim"), impostor(token)).unwrap();
+        assert!(matches!(
+            c.next_batch(100, Some(Duration::from_millis(100))),
+            Err(Error::Disconnected { .. })
+        ));
+        assert!(matches!(c.quit(), Err(Error::Disconnected { .. })));
+    }
+    // stats --ready presents each plugin's token from the ready file.
+    let json = Command::new(bin())
+        .args(["stats", "--ready", ready.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let victim = stats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["plugin"] == "victim")
+        .unwrap();
+    assert!(
+        victim["stats"]["refused"].as_u64().unwrap() >= 2,
+        "{victim}"
+    );
+    assert!(json.status.success(), "{stats}");
+
+    // The remote plugin connects with its token file, the legacy one with nothing.
+    let remote = ClientOptions {
+        token: Some(Token::from_file(dir.join("remote.token")).unwrap()),
+        ..ClientOptions::default()
+    };
+    Client::connect_with(&endpoint("remote"), remote)
+        .unwrap()
+        .quit()
+        .unwrap();
+    Client::connect(&endpoint("legacy"))
+        .unwrap()
+        .quit()
+        .unwrap();
+    let st = Command::new(bin())
+        .args(["pub", "--ready", ready.to_str().unwrap(), "TypeA", "stop"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let status = wait_with_deadline(&mut engine);
+    let (_, stdout, stderr) = output(engine);
+    assert!(status.success(), "{stdout}{stderr}");
+    assert!(stdout.contains("RECEIVED 100"), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("plugin legacy: auth = \"none\": anyone who can reach"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(!stderr.contains(remote_token.trim()), "a token was printed");
+    assert!(!stderr.contains(doc["plugins"]["victim"]["token"].as_str().unwrap()));
 }

@@ -56,6 +56,11 @@ pub struct ClientOptions {
     /// `max(max_batch_bytes, largest event)` however large the events are. Protocol v2 only
     /// (v1 has no batches); an engine older than the budget is asked without it.
     pub max_batch_bytes: u64,
+    /// The token to present to the plugin's port (ZAP PLAIN; [`Token`](crate::Token)). `None`
+    /// (default): the one of the launch environment (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`),
+    /// if any. A port started with a token refuses a client without it, and a port without one
+    /// refuses a client that presents one.
+    pub token: Option<crate::Token>,
 }
 
 /// The default [`ClientOptions::max_batch_bytes`]: 64 MiB, the engine's default
@@ -76,6 +81,7 @@ impl Default for ClientOptions {
             long_poll: Duration::from_secs(1),
             protocol: Protocol::V2,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            token: None,
         }
     }
 }
@@ -181,14 +187,20 @@ impl Client {
         Client::connect_with(endpoint, ClientOptions::default())
     }
 
-    /// Connects with the given options.
-    pub fn connect_with(endpoint: &str, options: ClientOptions) -> Result<Client> {
+    /// Connects with the given options. Without `options.token`, the client presents the token
+    /// of its launch environment (`EE_PLUGIN_TOKEN`, else `EE_PLUGIN_TOKEN_FILE`:
+    /// [`crate::Token::from_launch_env`]), if any, so a plugin launched by `event-engine run`
+    /// authenticates with no code.
+    pub fn connect_with(endpoint: &str, mut options: ClientOptions) -> Result<Client> {
         if !endpoint.contains("://") {
             return Err(Error::InvalidArgument(format!(
                 "'{endpoint}' is not an endpoint (expected e.g. tcp://127.0.0.1:6000)"
             )));
         }
         options.validate()?;
+        if options.token.is_none() {
+            options.token = crate::Token::from_launch_env(&crate::LaunchEnv::from_env())?;
+        }
         let mut client = Client {
             endpoint: endpoint.to_string(),
             options,
@@ -276,6 +288,10 @@ impl Client {
         }
         // v1: a plain REQ socket, as events.py's (its requests never overlap).
         s.set_linger(0)?;
+        if let Some(token) = &self.options.token {
+            s.set_plain_username(Some(wire::token::USERNAME))?;
+            s.set_plain_password(Some(token.as_str()))?;
+        }
         if wire::endpoint::is_ipv6(&self.endpoint) {
             s.set_ipv6(true)?;
         }

@@ -10,6 +10,8 @@
 //! | `EE_PLUGIN_ENDPOINT` | its endpoint, e.g. `tcp://127.0.0.1:6000` |
 //! | `EE_PUBLISH_ENDPOINT` | the bus's incoming endpoint (raw ZeroMQ PUB sockets connect there) |
 //! | `EE_SUBSCRIBE_ENDPOINT` | the bus's outgoing endpoint (raw ZeroMQ SUB sockets connect there) |
+//! | `EE_PLUGIN_TOKEN` | the token the plugin's port admits ([`crate::Token`]) |
+//! | `EE_PLUGIN_TOKEN_FILE` | a file holding it, for plugins the CLI does not launch |
 //!
 //! An empty variable counts as unset.
 //!
@@ -25,14 +27,20 @@ pub const PLUGIN_ENDPOINT: &str = "EE_PLUGIN_ENDPOINT";
 pub const PUBLISH_ENDPOINT: &str = "EE_PUBLISH_ENDPOINT";
 /// `EE_SUBSCRIBE_ENDPOINT`: the bus's outgoing endpoint.
 pub const SUBSCRIBE_ENDPOINT: &str = "EE_SUBSCRIBE_ENDPOINT";
+/// `EE_PLUGIN_TOKEN`: the token the plugin presents to its port.
+pub const PLUGIN_TOKEN: &str = "EE_PLUGIN_TOKEN";
+/// `EE_PLUGIN_TOKEN_FILE`: a file whose first line is that token.
+pub const PLUGIN_TOKEN_FILE: &str = "EE_PLUGIN_TOKEN_FILE";
 
 /// Every variable of the launch environment, in the order [`LaunchEnv::vars`] gives them.
-pub const NAMES: [&str; 5] = [
+pub const NAMES: [&str; 7] = [
     PLUGIN_NAME,
     PLUGIN_PORT,
     PLUGIN_ENDPOINT,
     PUBLISH_ENDPOINT,
     SUBSCRIBE_ENDPOINT,
+    PLUGIN_TOKEN,
+    PLUGIN_TOKEN_FILE,
 ];
 
 /// The launch environment of one plugin process. Fields hold the variables' text as set;
@@ -54,7 +62,7 @@ pub const NAMES: [&str; 5] = [
 /// });
 /// assert_eq!(read, env);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct LaunchEnv {
     /// `EE_PLUGIN_NAME`.
     pub name: Option<String>,
@@ -66,6 +74,24 @@ pub struct LaunchEnv {
     pub publish_endpoint: Option<String>,
     /// `EE_SUBSCRIBE_ENDPOINT`.
     pub subscribe_endpoint: Option<String>,
+    /// `EE_PLUGIN_TOKEN` (never shown by `Debug`).
+    pub token: Option<String>,
+    /// `EE_PLUGIN_TOKEN_FILE`.
+    pub token_file: Option<String>,
+}
+
+impl std::fmt::Debug for LaunchEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchEnv")
+            .field("name", &self.name)
+            .field("port", &self.port)
+            .field("endpoint", &self.endpoint)
+            .field("publish_endpoint", &self.publish_endpoint)
+            .field("subscribe_endpoint", &self.subscribe_endpoint)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("token_file", &self.token_file)
+            .finish()
+    }
 }
 
 impl LaunchEnv {
@@ -83,6 +109,8 @@ impl LaunchEnv {
             endpoint: get(PLUGIN_ENDPOINT),
             publish_endpoint: get(PUBLISH_ENDPOINT),
             subscribe_endpoint: get(SUBSCRIBE_ENDPOINT),
+            token: get(PLUGIN_TOKEN),
+            token_file: get(PLUGIN_TOKEN_FILE),
         }
     }
 
@@ -94,6 +122,8 @@ impl LaunchEnv {
             (PLUGIN_ENDPOINT, &self.endpoint),
             (PUBLISH_ENDPOINT, &self.publish_endpoint),
             (SUBSCRIBE_ENDPOINT, &self.subscribe_endpoint),
+            (PLUGIN_TOKEN, &self.token),
+            (PLUGIN_TOKEN_FILE, &self.token_file),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|v| (name, v)))

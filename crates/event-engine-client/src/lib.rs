@@ -45,6 +45,7 @@ mod error;
 pub mod launch;
 pub mod options;
 mod target;
+mod token;
 /// The wire format of the plugin protocol: the `event-engine-protocol` crate (also
 /// `event_engine::wire`).
 pub use event_engine_protocol as wire;
@@ -56,4 +57,5 @@ pub use client::{
 pub use error::{Error, ErrorKind, Result};
 pub use launch::LaunchEnv;
 pub use target::Target;
+pub use token::Token;
 pub use wire::{Hello, Stats};

@@ -112,8 +112,9 @@ impl Target {
 
 impl Client {
     /// Connects as every SDK does: to `target` resolved against this process's launch
-    /// environment ([`LaunchEnv::from_env`]), with `options` (checked). What a plugin launched by
-    /// `event-engine run` is told comes from there, so it needs no arguments:
+    /// environment ([`LaunchEnv::from_env`]), with `options` (checked; the token as
+    /// [`Client::connect_with`] finds it). What a plugin launched by `event-engine run` is told
+    /// comes from there, so it needs no arguments:
     ///
     /// ```no_run
     /// use event_engine_client::{Client, ClientOptions, Target};
@@ -122,8 +123,7 @@ impl Client {
     /// # Ok::<(), event_engine_client::Error>(())
     /// ```
     pub fn open(target: &Target, options: ClientOptions) -> Result<Client> {
-        let env = LaunchEnv::from_env();
-        let endpoint = target.resolve(&env)?;
+        let endpoint = target.resolve(&LaunchEnv::from_env())?;
         Client::connect_with(&endpoint, options)
     }
 }

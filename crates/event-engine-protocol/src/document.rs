@@ -92,6 +92,10 @@ pub struct Stats {
     /// older engines: 0).
     #[serde(default)]
     pub dropped_connections: u64,
+    /// Connections refused at the handshake because they did not present the plugin's token
+    /// (absent from older engines: 0).
+    #[serde(default)]
+    pub refused: u64,
 }
 
 /// Lower-case hex of `bytes`.

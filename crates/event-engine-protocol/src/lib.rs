@@ -63,6 +63,7 @@ pub mod endpoint;
 mod error;
 mod reply;
 mod request;
+pub mod token;
 
 pub use document::{from_hex, to_hex, Filter, Hello, Stats};
 pub use error::{ErrorCode, WireError};

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
+use crate::auth;
 use crate::bus::{self, Bus, BusCounters};
 use crate::config::{EngineConfig, TcpSubscribers};
 use crate::errors::EngineError;
@@ -189,7 +190,8 @@ impl App {
         if !is_loopback(&config.bind_address) {
             warn!(
                 "the engine listens on {} ({}): every host that can reach this one can connect to \
-                 its ports, and the protocol has no authentication (anyone can act as a plugin)",
+                 its ports: the raw bus ports and plugin ports without a token admit anyone, and \
+                 nothing is encrypted (docs/security.md)",
                 config.bind_address,
                 config.bind_address_origin()
             );
@@ -248,6 +250,9 @@ impl App {
         let mut watched = Vec::new();
         let mut port_names = Vec::new();
         let mut counters = Vec::new();
+        // The ZAP handler's socket, bound before the first port that needs it.
+        let mut zap = None;
+        let mut admitted = auth::Table::default();
         for plugin in &self.external_plugins {
             let index = prepared.plugins.len();
             let described = describe(
@@ -260,11 +265,38 @@ impl App {
                 .map_err(|e| setup_error(&name, id, e))?;
             let port =
                 crate::config::port(port_value, &format!("port of external plugin '{name}'"))?;
+            let token = call_plugin("get_token()", || Ok(plugin.get_token()))
+                .map_err(|e| setup_error(&name, id, e))?;
+            if let Some(token) = &token {
+                auth::check_token(token).map_err(|e| setup_error(&name, id, e))?;
+            }
             let router = external_socket(&ctx, &config).map_err(|e| {
                 setup_error(&name, id, describe_socket_error("socket", e, max_sockets))
             })?;
+            if let Some(token) = token.clone() {
+                if zap.is_none() {
+                    zap = Some(auth::bind(&ctx).map_err(|e| {
+                        EngineError::Internal(format!(
+                            "could not bind the authentication handler: {e}"
+                        ))
+                    })?);
+                }
+                let domain = auth::domain(index);
+                router
+                    .set_plain_server(true)
+                    .and_then(|()| router.set_zap_domain(&domain))
+                    .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
+                admitted.admit(domain, name.clone(), token);
+                if !is_loopback(&config.bind_address) {
+                    warn!(
+                        "external plugin {name}: its port listens on {} and its token crosses \
+                         the network in clear (ZAP PLAIN authenticates, it does not encrypt)",
+                        config.bind_address
+                    );
+                }
+            }
             // Watched from before it binds, so that no connection goes unseen.
-            let monitor = ports::monitor(&ctx, &router, index)
+            let monitor = ports::monitor(&ctx, &router, index, token.is_some())
                 .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
             let (endpoint, bound) =
                 zmqx::bind_tcp(&router, &config.bind_address, port).map_err(|source| {
@@ -284,11 +316,12 @@ impl App {
             });
             let plugin_counters = Arc::new(Counters::default());
             counters.push((name.clone(), Arc::clone(&plugin_counters)));
-            watched.push(ports::Watched {
-                socket: monitor,
-                counters: Arc::clone(&plugin_counters),
-                name: name.clone(),
-            });
+            watched.push(ports::Watched::new(
+                monitor,
+                Arc::clone(&plugin_counters),
+                name.clone(),
+                token.is_some(),
+            ));
             port_names.push(PortName { name, port: bound });
             // The plugin's thread serves what was read from the plugin above: no method of it
             // is called again.
@@ -333,7 +366,12 @@ impl App {
         let bus_counters = Arc::new(BusCounters::default());
         let publish = (zmqx::connectable(&bus.publish.0), bus.publish.1);
         let subscribe = (zmqx::connectable(&bus.subscribe.0), bus.subscribe.1);
-        // Ends on its own when the context shuts down.
+        // Both end on their own when the context shuts down.
+        if let Some(socket) = zap {
+            auth::spawn(socket, admitted).map_err(|e| {
+                EngineError::Internal(format!("could not spawn the authentication handler: {e}"))
+            })?;
+        }
         ports::spawn(watched, accepted_tx)
             .map_err(|e| EngineError::Internal(format!("could not spawn the port monitor: {e}")))?;
         let (synced_tx, synced_rx) = mpsc::channel();
@@ -542,10 +580,11 @@ fn external_socket(ctx: &EngineContext, config: &EngineConfig) -> Result<zmq::So
 /// ZeroMQ sockets an application of `internal` and `external` plugins may open: per plugin its
 /// two sockets and the bus's two; per external plugin its port, a monitor for
 /// `wait_for_external` and one for the listener guard (each monitor is two sockets); the bus;
-/// and room for the sockets plugins make themselves on the engine's context.
+/// the authentication handler; and room for the sockets plugins make themselves on the engine's
+/// context.
 pub(crate) fn sockets_needed(internal: usize, external: usize) -> usize {
     let plugins = internal + external;
-    2 * plugins + bus::sockets_needed(plugins) + 5 * external + 64
+    2 * plugins + bus::sockets_needed(plugins) + 5 * external + 1 + 64
 }
 
 /// A socket-creation error, saying which limit it hit when it is `EMFILE`.

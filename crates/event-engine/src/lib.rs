@@ -41,6 +41,7 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod errors;
 pub mod events;
 pub mod plugins;

@@ -127,6 +127,13 @@ pub trait ExternalPlugin: Send + Sync {
 
     /// Returns the name for the plugin
     fn get_name(&self) -> String;
+
+    /// The credential a process must present to be this plugin (ZAP PLAIN, see
+    /// [`crate::auth`]), or `None` (the default, as in 0.2): anyone who can reach the port is
+    /// the plugin.
+    fn get_token(&self) -> Option<String> {
+        None
+    }
 }
 
 type StartFn = dyn Fn(Socket, Socket) -> Result<(), EngineError> + Send + Sync;
@@ -210,12 +217,25 @@ impl Plugin for FnPlugin {
 /// assert_eq!(py.get_tcp_port(), 6000);
 /// assert_eq!(py.get_subscriptions().unwrap().len(), 2);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ExternalPluginSpec {
     name: String,
     id: Uuid,
     port: i32,
     filters: Vec<crate::events::Filter>,
+    token: Option<String>,
+}
+
+impl std::fmt::Debug for ExternalPluginSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalPluginSpec")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .field("port", &self.port)
+            .field("filters", &self.filters)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl ExternalPluginSpec {
@@ -226,6 +246,7 @@ impl ExternalPluginSpec {
             id: Uuid::new_v4(),
             port,
             filters: Vec::new(),
+            token: None,
         }
     }
 
@@ -238,6 +259,25 @@ impl ExternalPluginSpec {
     /// Sets the id (a random v4 UUID by default).
     pub fn with_id(mut self, id: Uuid) -> Self {
         self.id = id;
+        self
+    }
+
+    /// Admits to the plugin's port only a process that presents `token` (see [`crate::auth`]; a
+    /// fresh one from [`crate::auth::new_token`]). The plugin's process passes it to its client
+    /// (`EE_PLUGIN_TOKEN` in its environment, or the SDK's `token` option); any other
+    /// connection is refused at the handshake. `App::start` fails if the token is not 16 to 255
+    /// printable ASCII bytes.
+    ///
+    /// ```
+    /// use event_engine::plugins::{ExternalPlugin, ExternalPluginSpec};
+    ///
+    /// let token = event_engine::auth::new_token().unwrap();
+    /// let py = ExternalPluginSpec::new("classifier", 0).with_token(token.clone());
+    /// assert_eq!(py.get_token(), Some(token));
+    /// assert!(!format!("{py:?}").contains(&py.get_token().unwrap()));
+    /// ```
+    pub fn with_token(mut self, token: impl Into<String>) -> Self {
+        self.token = Some(token.into());
         self
     }
 }
@@ -257,5 +297,9 @@ impl ExternalPlugin for ExternalPluginSpec {
 
     fn get_name(&self) -> String {
         self.name.clone()
+    }
+
+    fn get_token(&self) -> Option<String> {
+        self.token.clone()
     }
 }

@@ -1,5 +1,6 @@
 """Type stubs of pyevents' native module (a PyO3 binding of event-engine-client)."""
 
+import os
 from types import TracebackType
 from typing import Dict, Iterable, Iterator, List, Optional, Tuple, Type, Union
 
@@ -71,6 +72,12 @@ class Stats:
     def errors(self) -> int: ...
     @property
     def sessions(self) -> int: ...
+    @property
+    def connections(self) -> int: ...
+    @property
+    def dropped_connections(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
     def as_dict(self) -> Dict[str, Union[str, int]]: ...
 
 class Plugin:
@@ -88,6 +95,8 @@ class Plugin:
         long_poll: float = 1.0,
         protocol: int = 2,
         max_batch_bytes: int = 67108864,
+        token: Optional[str] = None,
+        token_file: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None: ...
     @property
     def protocol(self) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import itertools
+import os
 import threading
 import time
 import weakref
@@ -223,6 +224,8 @@ class AsyncPlugin:
         long_poll: float = 1.0,
         protocol: int = 2,
         max_batch_bytes: int = 67108864,
+        token: Optional[str] = None,
+        token_file: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
         self._plugin = Plugin(
             port,
@@ -234,6 +237,8 @@ class AsyncPlugin:
             long_poll=long_poll,
             protocol=protocol,
             max_batch_bytes=max_batch_bytes,
+            token=token,
+            token_file=token_file,
         )
         #: Events a cancelled receive got, for the next receives (in the loop's thread only).
         self._stash: Deque[Event] = collections.deque()

@@ -48,6 +48,7 @@ async function startEngine(plugins, { bus = {} } = {}) {
     lines.push('', '[[plugins]]', `name = ${tomlString(p.name)}`, 'port = 0');
     const subs = (p.subscriptions || []).map((f) => (typeof f === 'string' ? tomlString(f) : `{ hex = ${tomlString(f.hex)} }`));
     lines.push(`subscriptions = [${subs.join(', ')}]`);
+    if (p.tokenFile) lines.push(`token_file = ${tomlString(p.tokenFile)}`);
   }
   const app = path.join(dir, 'app.toml');
   fs.writeFileSync(app, lines.join('\n') + '\n');

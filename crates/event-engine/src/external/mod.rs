@@ -50,6 +50,8 @@ pub(crate) struct Counters {
     /// TCP connections open to the plugin's port (kept by the engine's port monitor).
     pub(crate) connections: AtomicU64,
     dropped_connections: AtomicU64,
+    /// Connections refused at the handshake (they did not present the plugin's token).
+    pub(crate) refused: AtomicU64,
     /// Set by the port monitor when the port could not accept a connection for lack of file
     /// descriptors; the plugin's thread then closes the port for a while (`ListenerGuard`).
     pub(crate) accept_failed: std::sync::atomic::AtomicBool,
@@ -70,6 +72,7 @@ impl Counters {
             sessions: get(&self.sessions),
             connections: get(&self.connections),
             dropped_connections: get(&self.dropped_connections),
+            refused: get(&self.refused),
         }
     }
 }
