@@ -23,6 +23,13 @@ event has 37 bytes (`TypeA` and 32 bytes). Beside events/s, the CPU time the mea
 spent per event (its ZeroMQ threads included): when the engine's pipeline, not the plugin, sets
 the pace (batches and the raw SUB both reach it), that column still tells the costs apart.
 Not part of CI: the machine is shared and noisy; compare the ratios of one run.
+
+`--large` (or `--only-large`) adds (or only runs) large events of 1 KB to 16 MB: a helper
+process publishes with `Plugin.publish_many` -> engine -> this process receives with
+`Plugin.next_batch` (the default byte budget), beside a helper publishing with a raw pyzmq PUB
+-> SUB in this process over loopback TCP (HWM 0; the publisher is an XPUB that waits for the
+subscription). Both sides publish one `bytes` object per size over and over; receiving is timed
+from the first event on; lost = events that did not arrive (must be 0).
 """
 
 from __future__ import annotations
@@ -100,18 +107,54 @@ class Engine:
             self.proc.wait()
 
 
-def helper(role: str, port: int, n: int) -> subprocess.Popen:
+def helper(role: str, port: int, n: int, size: int = 0) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(HERE), "--role", role, "--port", str(port), "--n", str(n)],
+        [sys.executable, str(HERE), "--role", role, "--port", str(port), "--n", str(n), "--size", str(size)],
         stdout=subprocess.PIPE,
         text=True,
     )
 
 
-def run_helper(role: str, port: int, n: int) -> None:
+LARGE_SIZES = [(1 << 10, 300_000), (64 << 10, 20_000), (1 << 20, 2_000), (8 << 20, 250), (16 << 20, 120)]
+
+
+def large_event(size: int) -> bytes:
+    return b"TypeA" + b"x" * (size - 5)
+
+
+def run_helper(role: str, port: int, n: int, size: int = 0) -> None:
     """The helper process: `produce` publishes n TypeA events in batches; `drain` receives n
-    TypeB events in batches."""
+    TypeB events in batches; `bigproduce` publishes n TypeA events of `size` bytes with
+    publish_many (batches of about 4 MB); `rawpub` does the same with a raw pyzmq XPUB bound
+    on `port` (after the subscription arrived)."""
+    if role == "rawpub":
+        import zmq
+
+        ctx = zmq.Context()
+        s = ctx.socket(zmq.XPUB)
+        s.setsockopt(zmq.SNDHWM, 0)
+        s.bind(f"tcp://127.0.0.1:{port}")
+        s.recv()  # the subscription
+        event = large_event(size)
+        for _ in range(n):
+            s.send(event, copy=False)
+        s.setsockopt(zmq.LINGER, -1)
+        s.close()
+        ctx.term()
+        print("done", flush=True)
+        return
     import pyevents
+
+    if role == "bigproduce":
+        plugin = pyevents.Plugin(port)
+        event = large_event(size)
+        k = max(1, min(BATCH, (4 << 20) // size))
+        sent = 0
+        while sent < n:
+            sent += plugin.publish_many([event] * min(k, n - sent))
+        print("done", flush=True)
+        plugin.quit()
+        return
 
     plugin = pyevents.Plugin(port)
     if role == "produce":
@@ -416,6 +459,96 @@ def out_async_publish_many(port: int, n: int) -> Result:
     return asyncio.run(main())
 
 
+# --- large events ---------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def large_raw(n: int, size: int) -> Tuple[float, int]:
+    """Raw pyzmq: helper XPUB -> SUB here over TCP. Returns (seconds from the first event to
+    the last, events lost)."""
+    import zmq
+
+    port = free_port()
+    producer = helper("rawpub", port, n, size)
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.SUB)
+    s.setsockopt(zmq.RCVHWM, 0)
+    s.setsockopt(zmq.RCVTIMEO, 60_000)
+    s.setsockopt(zmq.SUBSCRIBE, b"TypeA")
+    s.connect(f"tcp://127.0.0.1:{port}")
+    got, bad, started = 0, 0, 0.0
+    try:
+        while got < n:
+            m = s.recv(copy=False)
+            if got == 0:
+                started = time.perf_counter()
+            if len(m) != size:
+                bad += 1
+            got += 1
+    except zmq.Again:
+        pass
+    elapsed = time.perf_counter() - started
+    s.close()
+    producer.communicate(timeout=60)
+    return elapsed, n - got + bad
+
+
+def large_engine(binary: str, workdir: Path, n: int, size: int) -> Tuple[float, int]:
+    """Helper Plugin.publish_many -> engine -> Plugin.next_batch here."""
+    import pyevents
+
+    engine = Engine(binary, {"sensor": ["TypeA"], "feeder": []}, workdir)
+    got, bad, started = 0, 0, 0.0
+    try:
+        producer = helper("bigproduce", engine.port("feeder"), n, size)
+        p = pyevents.Plugin(engine.port("sensor"))
+        while got < n:
+            batch = p.next_batch(BATCH, timeout=60)
+            if not batch:
+                break
+            if got == 0:
+                started = time.perf_counter()
+            for e in batch:
+                if len(e.data) != size:
+                    bad += 1
+                got += 1
+        elapsed = time.perf_counter() - started
+        p.quit()
+        producer.communicate(timeout=60)
+    finally:
+        engine.stop()
+    return elapsed, n - got + bad
+
+
+def large_table(binary: str, tmp: Path, scale: float, reps: int) -> None:
+    print()
+    print("| size | path | events | events/s | MB/s | × raw pyzmq | lost |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for size, k in LARGE_SIZES:
+        n = max(10, int(k * scale))
+        raws, ours = [], []
+        for r in range(reps):
+            raws.append(large_raw(n, size))
+            ours.append(large_engine(binary, tmp / f"large{size}-{r}", n, size))
+
+        def med(runs):
+            lost = sum(x[1] for x in runs)
+            t = sorted(x[0] for x in runs)[len(runs) // 2]
+            return (n - 1) / max(t, 1e-9), lost
+
+        label = f"{size >> 20} MB" if size >= 1 << 20 else f"{size >> 10} KB"
+        raw_rate, raw_lost = med(raws)
+        rate, lost = med(ours)
+        print(f"| {label} | raw pyzmq PUB -> SUB (TCP) | {n:,} | {raw_rate:,.0f} | {raw_rate * size / 1e6:,.0f} | 1.00 (reference) | {raw_lost} |", flush=True)
+        print(f"| {label} | publish_many -> engine -> next_batch | {n:,} | {rate:,.0f} | {rate * size / 1e6:,.0f} | {rate / raw_rate:.2f} | {lost} |", flush=True)
+
+
 # --- the run -------------------------------------------------------------------------------
 
 def main() -> int:
@@ -426,9 +559,20 @@ def main() -> int:
     ap.add_argument("--role", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--large", action="store_true", help="also measure large events (1 KB to 16 MB)")
+    ap.add_argument("--only-large", action="store_true", help="only measure large events")
+    ap.add_argument("--reps", type=int, default=3, help="runs per large-event figure (median)")
     args = ap.parse_args()
     if args.role:
-        run_helper(args.role, args.port, args.n)
+        run_helper(args.role, args.port, args.n, args.size)
+        return 0
+    if args.only_large:
+        import pyevents
+        import zmq
+
+        print(f"pyevents {pyevents.__version__}, pyzmq {zmq.__version__}, Python {sys.version.split()[0]}")
+        large_table(args.engine, Path(tempfile.mkdtemp(prefix="pyevents-bench-")), args.scale, args.reps)
         return 0
 
     import pyevents
@@ -509,6 +653,8 @@ def main() -> int:
             print(f"| {direction} | {name} | {n:,} | {rate:,.0f} | {rate / v1:.1f} | {vs_raw} | {cpu:.1f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.large:
+        large_table(args.engine, tmp, args.scale, args.reps)
     return 0
 
 

@@ -4,7 +4,11 @@
 // the same engine in the same run (raw TCP SUB, and event-engine-client's next_batch).
 //
 //   make bench-node            (release builds of the addon, the engine and the baseline)
-//   EE_ENGINE_BIN=... EE_RAW_SUB_BIN=... node bench/bench.js [--quick]
+//   EE_ENGINE_BIN=... EE_RAW_SUB_BIN=... node bench/bench.js [--quick] [--large | --only-large]
+//
+// --large adds (--only-large only runs) events of 1 KB to 16 MB: publishMany -> engine ->
+// nextBatch (default byte budget) beside the Rust raw baseline (raw TCP PUB -> bus -> raw TCP
+// SUB) with events of the same size, on the same engine; lost = events that did not arrive.
 //
 // Prints a Markdown table for docs/benchmarks.md.
 'use strict';
@@ -18,6 +22,16 @@ const { Plugin } = require('..');
 const { startEngine, repoRoot } = require('../test/helpers/engine.js');
 
 const quick = process.argv.includes('--quick');
+const onlyLarge = process.argv.includes('--only-large');
+const large = onlyLarge || process.argv.includes('--large');
+/** Sizes and counts of the large-event rows (each about 1-3 s). */
+const LARGE_SIZES = [
+  [1 << 10, 200000],
+  [64 << 10, 20000],
+  [1 << 20, 2000],
+  [8 << 20, 250],
+  [16 << 20, 120],
+].map(([size, n]) => [size, quick ? Math.max(10, Math.floor(n / 100)) : n]);
 const SMALL = quick ? 2000 : 20000; // one round trip per event
 const LARGE = quick ? 20000 : 200000; // batched
 const BATCH = 1000;
@@ -73,7 +87,75 @@ function rawBaseline(args, label, n) {
   return { label, n, seconds, rate };
 }
 
+function sizeLabel(size) {
+  return size >= 1 << 20 ? `${size >> 20} MB` : `${size >> 10} KB`;
+}
+
+/** The large-event rows: returns Markdown lines. */
+async function largeRows() {
+  const engine = await startEngine(
+    [
+      { name: 'bigSource', subscriptions: [] },
+      { name: 'bigIn', subscriptions: ['Big'] },
+    ],
+    { bus: { tcp_subscribers: 'block' } },
+  );
+  const source = await Plugin.connect({ port: engine.ports.bigSource });
+  const sink = await Plugin.connect({ port: engine.ports.bigIn });
+  const lines = [
+    '| size | path | events | events/s | MB/s | x raw | lost |',
+    '|---|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const [size, n] of LARGE_SIZES) {
+    const raw = rawBaseline(
+      [engine.ready.publish, engine.ready.subscribe, String(n), 'raw', String(size)],
+      `Rust raw TCP PUB -> bus -> SUB, ${sizeLabel(size)}`,
+      n,
+    );
+    const ev = Buffer.alloc(size, 'x');
+    ev.write('Big', 0);
+    const per = Math.max(1, Math.min(BATCH, Math.floor((4 << 20) / size)));
+    let received = 0;
+    let bad = 0;
+    const r = await measure(`publishMany -> engine -> nextBatch, ${sizeLabel(size)}`, n, () =>
+      Promise.all([
+        (async () => {
+          for (let i = 0; i < n; i += per) {
+            await source.publishMany(new Array(Math.min(per, n - i)).fill(ev));
+          }
+        })(),
+        (async () => {
+          while (received < n) {
+            const batch = await sink.nextBatch(BATCH, { timeoutMs: 20000 });
+            if (batch.length === 0) break;
+            for (const e of batch) if (e.length !== size) bad += 1;
+            received += batch.length;
+          }
+        })(),
+      ]),
+    );
+    const lost = n - received + bad;
+    const rate = (n - lost) / r.seconds;
+    const mb = (x) => Math.round((x * size) / 1e6).toLocaleString('en-US');
+    const label = sizeLabel(size);
+    if (raw) {
+      lines.push(`| ${label} | Rust raw TCP PUB -> bus -> raw TCP SUB | ${n} | ${Math.round(raw.rate).toLocaleString('en-US')} | ${mb(raw.rate)} | 1.00x (reference) | 0 |`);
+    }
+    const ratio = raw ? `${(rate / raw.rate).toFixed(2)}x` : '';
+    lines.push(`| ${label} | Node publishMany -> engine -> nextBatch | ${n} | ${Math.round(rate).toLocaleString('en-US')} | ${mb(rate)} | ${ratio} | ${lost} |`);
+  }
+  await Promise.all([source.quit(), sink.quit()]);
+  const exit = await engine.exited;
+  await engine.stop();
+  if (exit.code !== 0) throw new Error(`the engine exited with ${exit.code}: ${exit.stderr}`);
+  return lines;
+}
+
 async function main() {
+  if (onlyLarge) {
+    console.log((await largeRows()).join('\n'));
+    return;
+  }
   const engine = await startEngine(
     [
       { name: 'source', subscriptions: [] },
@@ -179,6 +261,7 @@ async function main() {
     '',
     `nextBatch(${BATCH}) / next(): ${(batch / one).toFixed(1)}x (target: >= 20x)`,
   ];
+  if (large) lines.push('', ...(await largeRows()));
   console.log(lines.join('\n'));
 }
 

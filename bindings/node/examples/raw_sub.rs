@@ -6,6 +6,8 @@
 //!   `event-engine-client` with `next_batch(1000)` from a plugin subscribed to `RawC`;
 //! * `... client1`: the same with `next()`, one event per round trip, from a plugin subscribed to
 //!   `Raw1`.
+//! * a fifth argument SIZE (with `raw`, `client` or `client1` as the fourth) sets the events'
+//!   size in bytes (default 100; the large-event rows of `bench/bench.js --large`).
 //!
 //! Prints one JSON line: `{"events": N, "seconds": S, "rate": R}`.
 
@@ -40,6 +42,10 @@ fn main() -> Result<(), Error> {
         1
     } else {
         1000
+    };
+    let size: usize = match args.get(5) {
+        Some(s) => s.parse()?,
+        None => SIZE,
     };
     let ctx = zmq::Context::new();
     let publisher = publisher(&ctx, &args[1])?;
@@ -93,7 +99,7 @@ fn main() -> Result<(), Error> {
     let sender = std::thread::spawn(move || -> Result<(), zmq::Error> {
         for i in 0..count {
             let mut event = [filter, format!("This is message {i} ").as_bytes()].concat();
-            event.resize(SIZE.max(event.len()), b'.');
+            event.resize(size.max(event.len()), b'.');
             publisher.send(event, 0)?;
         }
         // Keep the socket (and its queue) until everything is out.

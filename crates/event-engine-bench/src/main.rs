@@ -5,6 +5,8 @@
 //! cargo run --release -p event-engine-bench -- --smoke # tiny sizes, for CI
 //! cargo run --release -p event-engine-bench -- --only nats  # the NATS bridge (needs nats-server)
 //! cargo run --release -p event-engine-bench -- --only nats --case export --size 100  # one line
+//! cargo run --release -p event-engine-bench -- --only large  # events of 1 KB to 16 MB
+//! cargo run --release -p event-engine-bench -- --only large --size 1048576 --n 2000  # one size
 //! ```
 //!
 //! Prints Markdown tables: events/s, the ratio to the raw ZeroMQ figure of the same run, and the
@@ -13,6 +15,7 @@
 
 mod engine;
 mod flows;
+mod large;
 mod nats;
 mod protocol;
 mod raw;
@@ -55,7 +58,7 @@ fn median(mut runs: Vec<Run>) -> Run {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = args.iter().any(|a| a == "--smoke");
-    // `--only bus|load|out|in|startup|isolation`: one table.
+    // `--only bus|load|out|in|nats|startup|large|isolation`: one table.
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -219,6 +222,9 @@ fn main() {
             times,
         );
     }
+    if run("large") {
+        large_table(&args, smoke, reps.min(3));
+    }
     if run("isolation") {
         let (mut alone, mut beside) = (Vec::new(), Vec::new());
         for _ in 0..reps.min(3) {
@@ -237,6 +243,75 @@ fn main() {
         println!(
             "| same, beside a plugin that stopped reading its events | {beside:.0} | {:.2}× |",
             beside / alone.max(1e-9)
+        );
+    }
+}
+
+/// `--only large`: events of 1 KB to 16 MB, internal and external, beside raw ZeroMQ.
+/// `--size BYTES` (with `--n EVENTS`) measures one size; `--reps N` sets the runs per median.
+fn large_table(args: &[String], smoke: bool, reps: usize) {
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let reps = arg("--reps").map_or(reps, |r| r.max(1) as usize);
+    let sizes = match arg("--size") {
+        Some(s) => vec![(s as usize, arg("--n").unwrap_or(1000))],
+        None => large::sizes(smoke),
+    };
+    let rss_note = if large::reset_peak() {
+        "peak RSS of the bench process during the run (VmHWM after a reset), engine in-process"
+    } else {
+        "peak RSS of the bench process so far (VmHWM; it could not be reset here)"
+    };
+    println!(
+        "\n### Large events: events/s, MB/s, ratio to raw ZeroMQ of the same run (median of {reps})\n"
+    );
+    println!("Peak RSS: {rss_note}.\n");
+    println!("| size | path | events | events/s | MB/s | ratio | lost | peak RSS |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let med = |mut v: Vec<large::Run>| {
+        let lost = v.iter().map(|r| r.1).sum::<u64>();
+        let rss = v.iter().map(|r| r.2).max().unwrap_or(0);
+        v.sort_by_key(|r| r.0);
+        (v[v.len() / 2].0, lost, rss)
+    };
+    for (size, n) in sizes {
+        let (mut ri, mut ei, mut rt, mut et) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..reps {
+            ri.push(large::raw_internal(n, size));
+            ei.push(large::engine_internal(n, size));
+            rt.push(large::raw_tcp(n, size));
+            et.push(large::engine_external(n, size));
+        }
+        let size_label = large::label(size);
+        let line = |what: &str, run: large::Run, base: Option<f64>| -> f64 {
+            let (t, lost, rss) = run;
+            let rate = n.saturating_sub(lost) as f64 / t.as_secs_f64().max(1e-9);
+            let ratio = base.map_or("1.00× (reference)".to_string(), |b| {
+                format!("{:.2}×", rate / b)
+            });
+            println!(
+                "| {size_label} | {what} | {n} | {} | {:.0} | {ratio} | {lost} | {} MB |",
+                table::thousands(rate),
+                rate * size as f64 / 1e6,
+                rss >> 20
+            );
+            rate
+        };
+        let base = line("raw inproc PUB -> XSUB/XPUB proxy -> SUB", med(ri), None);
+        line(
+            "event-engine internal: producer -> engine -> consumer",
+            med(ei),
+            Some(base),
+        );
+        let base = line("raw TCP PUB -> SUB (loopback)", med(rt), None);
+        line(
+            "event-engine external: client publish_batch -> engine -> client next_batch",
+            med(et),
+            Some(base),
         );
     }
 }
