@@ -46,6 +46,7 @@ fn build(env: &Env, e: &ClientError) -> napi::Result<napi::Error> {
         endpoint,
         waited_ms,
         attempts,
+        ..
     } = e
     {
         obj.set_named_property("endpoint", endpoint.as_str())?;

@@ -1,6 +1,6 @@
 //! The plugin-protocol client.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -137,6 +137,12 @@ pub struct Client {
     options: ClientOptions,
     ctx: zmq::Context,
     socket: Option<zmq::Socket>,
+    /// Handshake failures of `socket` (a libzmq socket monitor), to say why no reply came.
+    monitor: Option<zmq::Socket>,
+    /// The current request's connection was refused at the handshake.
+    refused: Option<crate::error::Refusal>,
+    /// The monitor saw a connection whose handshake has not completed yet.
+    handshaking: bool,
     cancel: CancelToken,
     /// Highest sequence number handed to the application.
     last_seq: Option<u64>,
@@ -215,6 +221,9 @@ impl Client {
             side: None,
             no_byte_budget: false,
             max_request_bytes: wire::DEFAULT_MAX_REQUEST_BYTES,
+            monitor: None,
+            refused: None,
+            handshaking: false,
         };
         client.socket()?;
         Ok(client)
@@ -295,13 +304,88 @@ impl Client {
         if wire::endpoint::is_ipv6(&self.endpoint) {
             s.set_ipv6(true)?;
         }
-        s.connect(&self.endpoint)?;
+        // Connected by the caller (after a monitor, if any, is in place).
         Ok(s)
+    }
+
+    /// A monitor of `socket`'s failed handshakes (set up before it connects).
+    fn watch_handshakes(&self, socket: &zmq::Socket) -> Result<zmq::Socket> {
+        static MONITORS: AtomicU64 = AtomicU64::new(0);
+        let address = format!(
+            "inproc://ee-client-handshakes-{}",
+            MONITORS.fetch_add(1, Ordering::Relaxed)
+        );
+        socket.monitor(
+            &address,
+            zmq::SocketEvent::CONNECTED as i32
+                | zmq::SocketEvent::DISCONNECTED as i32
+                | zmq::SocketEvent::HANDSHAKE_SUCCEEDED as i32
+                | zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as i32
+                | zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as i32,
+        )?;
+        let monitor = self.ctx.socket(zmq::PAIR)?;
+        monitor.set_linger(0)?;
+        monitor.connect(&address)?;
+        Ok(monitor)
+    }
+
+    /// Notes whether the current connection was refused at the handshake (what its monitor
+    /// reported so far): a failed handshake, or a connection the engine closed before the
+    /// handshake completed (when the mechanisms differ, the engine may close before this side
+    /// can tell why).
+    fn note_refusal(&mut self) {
+        let Some(monitor) = &self.monitor else {
+            return;
+        };
+        let mut refused = false;
+        while let Ok(frames) = monitor.recv_multipart(zmq::DONTWAIT) {
+            let Some(event) = frames
+                .first()
+                .and_then(|f| f.get(..2))
+                .map(|b| u16::from_ne_bytes([b[0], b[1]]))
+            else {
+                continue;
+            };
+            if event == zmq::SocketEvent::CONNECTED as u16 {
+                self.handshaking = true;
+            } else if event == zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16 {
+                self.handshaking = false;
+            } else if event == zmq::SocketEvent::HANDSHAKE_FAILED_AUTH as u16
+                || event == zmq::SocketEvent::HANDSHAKE_FAILED_PROTOCOL as u16
+                || (event == zmq::SocketEvent::DISCONNECTED as u16 && self.handshaking)
+            {
+                self.handshaking = false;
+                refused = true;
+            }
+        }
+        if refused {
+            self.refused = Some(if self.options.token.is_some() {
+                crate::error::Refusal::WrongToken
+            } else {
+                crate::error::Refusal::NoToken
+            });
+        }
+    }
+
+    /// The "no reply" error of a request that waited `started.elapsed()` over `attempts`.
+    fn disconnected(&mut self, started: Instant, attempts: u32) -> Error {
+        self.note_refusal();
+        Error::Disconnected {
+            endpoint: self.endpoint.clone(),
+            waited_ms: started.elapsed().as_millis() as u64,
+            attempts,
+            refused: self.refused,
+        }
     }
 
     fn socket(&mut self) -> Result<&zmq::Socket> {
         if self.socket.is_none() {
-            self.socket = Some(self.new_socket()?);
+            let socket = self.new_socket()?;
+            // Without a monitor (e.g. no descriptor left) the client works, and only its "no
+            // reply" error cannot say that the handshake was refused.
+            self.monitor = self.watch_handshakes(&socket).ok();
+            socket.connect(&self.endpoint)?;
+            self.socket = Some(socket);
         }
         self.socket
             .as_ref()
@@ -309,7 +393,10 @@ impl Client {
     }
 
     fn reset_socket(&mut self) {
+        self.note_refusal();
         self.socket = None;
+        self.monitor = None;
+        self.handshaking = false;
         self.outstanding = false;
     }
 
@@ -378,7 +465,9 @@ impl Client {
     ) -> Result<Option<Vec<Vec<u8>>>> {
         let side = self.outstanding;
         if side && self.side.is_none() {
-            self.side = Some(self.new_socket()?);
+            let side = self.new_socket()?;
+            side.connect(&self.endpoint)?;
+            self.side = Some(side);
         }
         let socket = if side {
             self.side
@@ -456,6 +545,7 @@ impl Client {
             Kind::Once => 1,
         };
         let started = Instant::now();
+        self.refused = None;
         let mut backoff = self.options.reconnect_backoff;
         for attempt in 1..=attempts {
             self.socket()?.send_multipart(frames, 0)?;
@@ -497,11 +587,7 @@ impl Client {
                 backoff = (backoff * 2).min(self.options.max_backoff);
             }
         }
-        Err(Error::Disconnected {
-            endpoint: self.endpoint.clone(),
-            waited_ms: started.elapsed().as_millis() as u64,
-            attempts,
-        })
+        Err(self.disconnected(started, attempts))
     }
 
     /// [`Client::request`] of a typed request, not interruptible but by the cancel token and
@@ -804,11 +890,7 @@ impl Client {
             let started = Instant::now();
             let reply = self.v1_request(event.as_ref(), self.options.publish_timeout, None)?;
             let Some(reply) = reply else {
-                return Err(Error::Disconnected {
-                    endpoint: self.endpoint.clone(),
-                    waited_ms: started.elapsed().as_millis() as u64,
-                    attempts: 1,
-                });
+                return Err(self.disconnected(started, 1));
             };
             if reply.first().map(Vec::as_slice) != Some(wire::MSG_PUBLISHED) {
                 if let Ok(Reply::Error(e)) = Reply::parse(reply.clone()) {

@@ -85,6 +85,32 @@ impl ErrorKind {
     }
 }
 
+/// How a plugin's port refused a client at the handshake ([`Error::Disconnected`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The port admits only its plugin's token, and this client presented none.
+    NoToken,
+    /// This client presented a token the port does not admit (another plugin's, a stale one, or
+    /// a port that takes no token).
+    WrongToken,
+}
+
+fn refusal_hint(refused: Option<Refusal>) -> &'static str {
+    match refused {
+        None => "is it running?",
+        Some(Refusal::NoToken) => {
+            "the engine closed every connection during the handshake: the port admits only its \
+             plugin's token, and this client presented none (EE_PLUGIN_TOKEN, \
+             EE_PLUGIN_TOKEN_FILE or the token option; docs/security.md)"
+        }
+        Some(Refusal::WrongToken) => {
+            "the engine closed every connection during the handshake: it does not admit this \
+             client's token (another plugin's, a stale one, or a port that takes none; \
+             docs/security.md)"
+        }
+    }
+}
+
 /// Everything that can go wrong in a client call.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -92,7 +118,7 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
     /// The engine did not answer.
-    #[error("no reply from the engine at {endpoint} within {waited_ms} ms ({attempts} attempt(s)); is it running?")]
+    #[error("no reply from the engine at {endpoint} within {waited_ms} ms ({attempts} attempt(s)); {}", refusal_hint(*.refused))]
     Disconnected {
         /// The endpoint the client talks to.
         endpoint: String,
@@ -100,6 +126,10 @@ pub enum Error {
         waited_ms: u64,
         /// How many times the request was sent.
         attempts: u32,
+        /// Why, when the port refused this client at the handshake (a port with a token and a
+        /// client without it, or with another one; a port without a token and a client with
+        /// one): `docs/security.md`.
+        refused: Option<Refusal>,
     },
     /// The engine refused the request.
     #[error("the engine refused the request: {0}")]

@@ -54,7 +54,7 @@ pub use batch::PublishError;
 pub use client::{
     CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol, DEFAULT_MAX_BATCH_BYTES,
 };
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Refusal, Result};
 pub use launch::LaunchEnv;
 pub use target::Target;
 pub use token::Token;

@@ -8,7 +8,7 @@ use event_engine::auth::new_token;
 use event_engine::events::Filter;
 use event_engine::plugins::{ExternalPluginSpec, FnPlugin};
 use event_engine::App;
-use event_engine_client::{Client, ClientOptions, Error, Token};
+use event_engine_client::{Client, ClientOptions, Error, Refusal, Token};
 
 const EVENTS: usize = 4000;
 
@@ -31,12 +31,21 @@ fn impostor(token: Option<&str>) -> ClientOptions {
 /// What an impostor gets from trying to receive, acknowledge and quit: nothing, with the
 /// client's "no reply" error.
 fn try_everything(port: u16, options: ClientOptions) -> usize {
+    let expected = if options.token.is_some() {
+        Refusal::WrongToken
+    } else {
+        Refusal::NoToken
+    };
     let mut c = Client::connect_port_with("127.0.0.1", port, options).unwrap();
     let mut got = 0;
     for _ in 0..3 {
         match c.next_batch(100, Some(Duration::from_millis(100))) {
             Ok(events) => got += events.len(),
-            Err(Error::Disconnected { .. }) => {}
+            // The client says why no reply came: its handshake was refused.
+            Err(e @ Error::Disconnected { refused, .. }) => {
+                assert_eq!(refused, Some(expected), "{e}");
+                assert!(e.to_string().contains("during the handshake"), "{e}");
+            }
             Err(e) => panic!("unexpected error from a refused client: {e}"),
         }
     }
@@ -162,7 +171,21 @@ fn a_client_with_a_token_is_refused_by_a_port_without_one() {
     let port = app.external_port("open").unwrap();
     let token = new_token().unwrap();
     let mut c = Client::connect_port_with("127.0.0.1", port, impostor(Some(&token))).unwrap();
-    assert!(matches!(c.hello(), Err(Error::Disconnected { .. })));
+    // Refused as well (the mechanisms differ), and the client says so.
+    assert!(matches!(
+        c.hello(),
+        Err(Error::Disconnected {
+            refused: Some(Refusal::WrongToken),
+            ..
+        })
+    ));
+    // An engine that is not there is not a refusal.
+    let absent = Client::connect_port_with("127.0.0.1", 1, impostor(None)).unwrap();
+    let mut absent = absent;
+    assert!(matches!(
+        absent.hello(),
+        Err(Error::Disconnected { refused: None, .. })
+    ));
     let mut plain = Client::connect_port("127.0.0.1", port).unwrap();
     plain.quit().unwrap();
     app.wait().unwrap().result().unwrap();
