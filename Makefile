@@ -19,6 +19,15 @@
 # Node.js SDK (bindings/node, docs/node.md):
 #   make test-node               npm ci (builds a debug addon) and npm test against the engine
 #   make bench-node              release builds, then bindings/node/bench/bench.js
+#
+# Release artifacts (dist/, gitignored; built in release mode, several minutes on 2 cores):
+#   make dist        the abi3 wheel (manylinux2014, CPython >= 3.9, built with zig from the
+#                    venv's pip package ziglang), the npm tarball with the prebuilt addon
+#                    (installs without cargo), the C/C++ archive (relocatable: lib/, include/,
+#                    lib/pkgconfig/, lib/cmake/) and the event-engine binary
+#   make test-dist   make dist, then installs each artifact with cargo and rustc off PATH and runs
+#                    plugins against the dist engine (tests/dist_install.sh); not part of
+#                    `make test` (see the comment at test-dist)
 
 CARGO ?= cargo
 NPM ?= npm
@@ -31,7 +40,8 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 .PHONY: all build demo demo-build demo-rust test test-rust test-demo test-docs lint bench bench-smoke clean \
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
-        test-python python-env bench-python
+        test-python python-env bench-python \
+        dist dist-python dist-node dist-c dist-cli test-dist
 
 # The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
@@ -251,3 +261,65 @@ test-c:
 	! ldd $(C_TEST_OUT)/cmake-build-static/counter | grep -q libevent_engine
 	rm -rf $(C_TEST_OUT)/prefix-moved
 	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer
+
+# ---------------------------------------------------------------------------------------------
+# Release artifacts in $(DIST_DIR). Each is stripped of debug info (the release profile keeps
+# some for profiling). The native ones (addon, C library, binary) are built by this machine's
+# toolchain, so they need a glibc at least as new as the one they were built on; the wheel is
+# built with zig for manylinux2014 (glibc 2.17, libc++ linked in).
+
+DIST_DIR ?= $(CURDIR)/dist
+DIST_PLATFORM := linux-$(shell uname -m)
+DIST_STAGE := $(TARGET_DIR)/dist-stage
+DIST_C := event-engine-c-$(C_VERSION)-$(DIST_PLATFORM)
+DIST_CLI := event-engine-$(C_VERSION)-$(DIST_PLATFORM)
+STRIP ?= strip
+# maturin --zig runs `python -m ziglang` of the venv; installed only for dist (a 50 MB package).
+PY_ZIG := $(PY_VENV)/.ziglang
+
+dist: dist-python dist-node dist-c dist-cli
+	@ls -l $(DIST_DIR)
+
+$(PY_ZIG): | $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check "ziglang>=0.13,<1"
+	touch $@
+
+dist-python: $(PY_ZIG)
+	mkdir -p $(DIST_DIR)
+	rm -f $(DIST_DIR)/pyevents-*.whl
+	$(PY_ENV) $(PY_VENV)/bin/maturin build --release --strip --zig --compatibility manylinux2014 \
+	    -m pyevents/Cargo.toml -o $(DIST_DIR)
+
+# The addon is built in release mode into bindings/node (scripts/build.js), stripped, and packed
+# with the package's files: the tarball's install script finds it and builds nothing.
+dist-node:
+	mkdir -p $(DIST_DIR)
+	rm -f $(DIST_DIR)/event-engine-[0-9]*.tgz
+	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=release node scripts/build.js
+	$(STRIP) --strip-debug bindings/node/event-engine.*.node
+	cd bindings/node && $(NPM) pack --pack-destination $(DIST_DIR)
+
+# `make install` into a staging prefix; the .pc file's prefix is made relative to where it is
+# (${pcfiledir}), so the archive works wherever it is unpacked (the CMake package already does).
+dist-c:
+	rm -rf $(DIST_STAGE)/c && mkdir -p $(DIST_STAGE)/c $(DIST_DIR)
+	$(MAKE) --no-print-directory C_PROFILE=release install PREFIX=/$(DIST_C) DESTDIR=$(DIST_STAGE)/c
+	$(STRIP) --strip-debug $(DIST_STAGE)/c/$(DIST_C)/lib/libevent_engine.so.$(C_VERSION) \
+	    $(DIST_STAGE)/c/$(DIST_C)/lib/libevent_engine.a
+	sed -i 's|^prefix=.*|prefix=$${pcfiledir}/../..|' $(DIST_STAGE)/c/$(DIST_C)/lib/pkgconfig/event_engine.pc
+	install -m 0644 LICENSE $(DIST_STAGE)/c/$(DIST_C)/
+	tar -C $(DIST_STAGE)/c -czf $(DIST_DIR)/$(DIST_C).tar.gz --owner=0 --group=0 $(DIST_C)
+
+dist-cli:
+	$(CARGO) build --release -p event-engine-cli
+	rm -rf $(DIST_STAGE)/cli && mkdir -p $(DIST_STAGE)/cli/$(DIST_CLI) $(DIST_DIR)
+	install -m 0755 $(TARGET_DIR)/release/event-engine $(DIST_STAGE)/cli/$(DIST_CLI)/
+	$(STRIP) --strip-debug $(DIST_STAGE)/cli/$(DIST_CLI)/event-engine
+	install -m 0644 LICENSE $(DIST_STAGE)/cli/$(DIST_CLI)/
+	tar -C $(DIST_STAGE)/cli -czf $(DIST_DIR)/$(DIST_CLI).tar.gz --owner=0 --group=0 $(DIST_CLI)
+
+# The artifacts installed as a user would, with no cargo or rustc on PATH (tests/dist_install.sh).
+# Not part of `make test`: dist is a second full release build of everything (the wheel's zig
+# build included), about 10 minutes on 2 cores on top of the debug builds `make test` makes.
+test-dist: dist
+	DIST_DIR=$(DIST_DIR) tests/dist_install.sh
