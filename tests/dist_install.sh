@@ -10,13 +10,15 @@
 #      built through pkg-config, the C++ one also statically and through the CMake package.
 #
 # Each app is a generator of TypeA events, the plugins launched by `event-engine run`, and a
-# collector that must get every answer. Install times are printed.
+# collector that must get every answer. Install times are printed, and each native file's
+# "floor": the newest glibc (and libstdc++) symbol version it needs; the wheel's must be <= 2.17.
 #
 #   tests/dist_install.sh                        (run by `make test-dist`, after `make dist`)
 #   DIST_DIR=dist EE_DIST_FROM_SOURCE=1 tests/dist_install.sh
 #
 # EE_DIST_FROM_SOURCE=1 also times `pip install ./pyevents` and `npm install ./bindings/node`
-# (with cargo, in a cold CARGO_TARGET_DIR unless EE_DIST_SOURCE_TARGET names one) for comparison.
+# (with cargo, each in its own cold CARGO_TARGET_DIR unless EE_DIST_SOURCE_TARGET names one) for
+# comparison.
 # EE_DIST_KEEP=1 keeps the scratch directory.
 set -euo pipefail
 
@@ -42,6 +44,14 @@ one() { # the one file matching a glob, else fail
     echo "${matches[0]}"
 }
 size() { du -h "$1" | cut -f1; }
+# The newest glibc (and libstdc++) symbol versions a binary needs: the oldest system it runs on.
+floor() {
+    local syms; syms=$(objdump -T "$1")
+    local c cxx
+    c=$(grep -oE 'GLIBC_[0-9.]+' <<< "$syms" | sort -uV | tail -n 1)
+    cxx=$(grep -oE 'GLIBCXX_[0-9.]+' <<< "$syms" | sort -uV | tail -n 1 || true)
+    echo "${c:-none}${cxx:+ $cxx}"
+}
 
 # Runs app.toml in $1 with the dist engine; every expected line ($2...) must be in its report.
 run_app() {
@@ -85,6 +95,7 @@ echo "dist_install: cargo and rustc are not on PATH"
 step "the event-engine binary"
 tar -C "$WORK" -xzf "$CLI_TAR"
 ENGINE=$(one "$WORK/event-engine-[0-9]*-linux-*/event-engine")
+echo "dist_install: FLOOR event-engine: $(floor "$ENGINE")"
 version=$("$ENGINE" --version)
 echo "$version"
 want=$(basename "$CLI_TAR" | sed -n 's/^event-engine-\([0-9][^-]*\)-linux-.*/\1/p')
@@ -95,6 +106,12 @@ python3 -m venv "$WORK/venv"
 t=$(now)
 "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$WHEEL"
 echo "dist_install: TIME pip install of the wheel: $(elapsed "$t") s"
+native=$(one "$WORK/venv/lib/python3*/site-packages/pyevents/_native*.so")
+echo "dist_install: FLOOR wheel $(basename "$native"): $(floor "$native")"
+case $(floor "$native") in
+    GLIBC_2.1[0-7]|GLIBC_2.[0-9]) ;;
+    *) fail "the manylinux2014 wheel needs $(floor "$native") (more than glibc 2.17, or libstdc++)" ;;
+esac
 "$WORK/venv/bin/python" -c 'import pyevents, sys; print("pyevents", pyevents.__file__)'
 mkdir "$WORK/python"
 cp "$REPO/examples/python/counter.py" "$WORK/python/"
@@ -129,6 +146,7 @@ echo "dist_install: TIME npm install of the tarball: $(elapsed "$t") s"
 pkg=$WORK/node/node_modules/event-engine
 ls "$pkg"/event-engine.*.node >/dev/null 2>&1 || fail "no prebuilt addon in $pkg"
 [ ! -e "$pkg/Cargo.toml" ] || fail "the tarball carries Rust sources"
+echo "dist_install: FLOOR npm addon: $(floor "$(one "$pkg/event-engine.*.node")")"
 # The install script (whether or not this npm ran it) takes the prebuilt addon and builds nothing.
 (cd "$pkg" && node scripts/build.js) || fail "the installed package's install script fails without cargo"
 cp "$REPO/examples/node/counter.js" "$WORK/node/counter.cjs"
@@ -184,6 +202,7 @@ for f in lib/libevent_engine.so lib/libevent_engine.so.0 lib/libevent_engine.a i
          lib/cmake/event_engine/event_engineConfigVersion.cmake; do
     [ -e "$CDIR/$f" ] || fail "$f is not in $(basename "$C_TAR")"
 done
+echo "dist_install: FLOOR libevent_engine.so: $(floor "$CDIR/lib/libevent_engine.so")"
 readelf -d "$CDIR/lib/libevent_engine.so" | grep -qF '[libevent_engine.so.0]' || fail "no soname libevent_engine.so.0"
 export PKG_CONFIG_PATH=$CDIR/lib/pkgconfig
 echo "pkg-config: $(pkg-config --cflags --libs event_engine)"
@@ -235,7 +254,7 @@ run_app "$WORK/c" "collector      finished; $((4 * N)) event(s): Reply.c: $N, Re
 if [ "${EE_DIST_FROM_SOURCE:-}" = 1 ]; then
     step "for comparison: installs from source (with cargo)"
     export PATH=$ORIG_PATH
-    export CARGO_TARGET_DIR=${EE_DIST_SOURCE_TARGET:-$WORK/cargo-target}
+    export CARGO_TARGET_DIR=${EE_DIST_SOURCE_TARGET:-$WORK/cargo-target-python}
     echo "dist_install: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
     python3 -m venv "$WORK/venv-src"
     t=$(now)
@@ -243,6 +262,8 @@ if [ "${EE_DIST_FROM_SOURCE:-}" = 1 ]; then
     echo "dist_install: TIME pip install ./pyevents (from source): $(elapsed "$t") s"
     mkdir "$WORK/node-src"
     cp "$WORK/node/package.json" "$WORK/node-src/"
+    export CARGO_TARGET_DIR=${EE_DIST_SOURCE_TARGET:-$WORK/cargo-target-node}
+    echo "dist_install: CARGO_TARGET_DIR=$CARGO_TARGET_DIR"
     t=$(now)
     (cd "$WORK/node-src" && npm install --no-audit --no-fund --loglevel=error "$REPO/bindings/node")
     echo "dist_install: TIME npm install ./bindings/node (from source): $(elapsed "$t") s"
