@@ -264,9 +264,11 @@ test-c:
 
 # ---------------------------------------------------------------------------------------------
 # Release artifacts in $(DIST_DIR). Each is stripped of debug info (the release profile keeps
-# some for profiling). The native ones (addon, C library, binary) are built by this machine's
-# toolchain, so they need a glibc at least as new as the one they were built on; the wheel is
-# built with zig for manylinux2014 (glibc 2.17, libc++ linked in).
+# some for profiling). The wheel and the Node.js addon are built with zig for glibc 2.17, with
+# libc++ linked in (the addon in a target dir of its own: sharing one, the wheel's zig wrappers
+# and ours would rebuild libzmq in turn). The C library and the binary are built by this
+# machine's gcc, so they need a glibc and a libstdc++ at least as new as this machine's (the
+# static library must stay libstdc++-built, for g++ users).
 
 DIST_DIR ?= $(CURDIR)/dist
 DIST_PLATFORM := linux-$(shell uname -m)
@@ -290,13 +292,33 @@ dist-python: $(PY_ZIG)
 	$(PY_ENV) $(PY_VENV)/bin/maturin build --release --strip --zig --compatibility manylinux2014 \
 	    -m pyevents/Cargo.toml -o $(DIST_DIR)
 
-# The addon is built in release mode into bindings/node (scripts/build.js), stripped, and packed
-# with the package's files: the tarball's install script finds it and builds nothing.
-dist-node:
-	mkdir -p $(DIST_DIR)
+# The addon is built like the wheel, by zig for glibc 2.17 with libc++ linked in (so it needs no
+# libstdc++, and runs on any x86-64 Linux that runs Node.js), through `maturin zig cc`, in
+# $(DIST_ZIG)/target; then it is stripped, put where binding.js loads it, and
+# packed with the package's files. The tarball's install script finds it and builds nothing.
+DIST_ARCH := $(shell uname -m)
+DIST_TRIPLE := $(DIST_ARCH)-unknown-linux-gnu
+DIST_TRIPLE_ENV := $(subst -,_,$(DIST_TRIPLE))
+DIST_ZIG := $(TARGET_DIR)/dist-zig
+DIST_ZIG_ENV = CC_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/cc CXX_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/c++ \
+    AR_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/ar \
+    CARGO_TARGET_$(shell echo $(DIST_TRIPLE_ENV) | tr a-z A-Z)_LINKER=$(DIST_ZIG)/cc
+# What binding.js looks for: event-engine.linux-x64-gnu.node on x86-64.
+DIST_NODE_ADDON = bindings/node/event-engine.linux-$(shell node -p process.arch)-gnu.node
+
+dist-node: $(PY_ZIG)
+	mkdir -p $(DIST_DIR) $(DIST_ZIG)
 	rm -f $(DIST_DIR)/event-engine-[0-9]*.tgz
-	cd bindings/node && EVENT_ENGINE_NODE_PROFILE=release node scripts/build.js
-	$(STRIP) --strip-debug bindings/node/event-engine.*.node
+	for t in cc c++; do \
+	    printf '#!/bin/sh\nexec "%s" zig %s -- -g -fno-sanitize=all -target %s "$$@"\n' \
+	        "$(abspath $(PY_VENV))/bin/maturin" $$t $(DIST_ARCH)-linux-gnu.2.17 > $(DIST_ZIG)/$$t; \
+	done
+	printf '#!/bin/sh\nexec "%s" zig ar -- "$$@"\n' "$(abspath $(PY_VENV))/bin/maturin" > $(DIST_ZIG)/ar
+	chmod +x $(DIST_ZIG)/cc $(DIST_ZIG)/c++ $(DIST_ZIG)/ar
+	$(PY_ENV) $(DIST_ZIG_ENV) $(CARGO) build --release --target $(DIST_TRIPLE) --target-dir $(DIST_ZIG)/target \
+	    -p event-engine-node --lib
+	$(STRIP) --strip-debug -o $(DIST_NODE_ADDON).tmp $(DIST_ZIG)/target/$(DIST_TRIPLE)/release/libevent_engine_node.so
+	mv -f $(DIST_NODE_ADDON).tmp $(DIST_NODE_ADDON)
 	cd bindings/node && $(NPM) pack --pack-destination $(DIST_DIR)
 
 # `make install` into a staging prefix; the .pc file's prefix is made relative to where it is

@@ -11,7 +11,8 @@
 #
 # Each app is a generator of TypeA events, the plugins launched by `event-engine run`, and a
 # collector that must get every answer. Install times are printed, and each native file's
-# "floor": the newest glibc (and libstdc++) symbol version it needs; the wheel's must be <= 2.17.
+# "floor": the newest glibc (and libstdc++) symbol version it needs; the wheel's and the addon's
+# must be <= 2.17 (both are built with zig).
 #
 #   tests/dist_install.sh                        (run by `make test-dist`, after `make dist`)
 #   DIST_DIR=dist EE_DIST_FROM_SOURCE=1 tests/dist_install.sh
@@ -146,7 +147,12 @@ echo "dist_install: TIME npm install of the tarball: $(elapsed "$t") s"
 pkg=$WORK/node/node_modules/event-engine
 ls "$pkg"/event-engine.*.node >/dev/null 2>&1 || fail "no prebuilt addon in $pkg"
 [ ! -e "$pkg/Cargo.toml" ] || fail "the tarball carries Rust sources"
-echo "dist_install: FLOOR npm addon: $(floor "$(one "$pkg/event-engine.*.node")")"
+addon=$(one "$pkg/event-engine.*.node")
+echo "dist_install: FLOOR npm addon: $(floor "$addon")"
+case $(floor "$addon") in
+    GLIBC_2.1[0-7]|GLIBC_2.[0-9]) ;;
+    *) fail "the npm addon needs $(floor "$addon") (more than glibc 2.17, or libstdc++)" ;;
+esac
 # The install script (whether or not this npm ran it) takes the prebuilt addon and builds nothing.
 (cd "$pkg" && node scripts/build.js) || fail "the installed package's install script fails without cargo"
 cp "$REPO/examples/node/counter.js" "$WORK/node/counter.cjs"
