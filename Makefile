@@ -19,6 +19,15 @@
 # Node.js SDK (bindings/node, docs/node.md):
 #   make test-node               npm ci (builds a debug addon) and npm test against the engine
 #   make bench-node              release builds, then bindings/node/bench/bench.js
+#
+# Release artifacts (dist/, gitignored; built in release mode, several minutes on 2 cores):
+#   make dist        the abi3 wheel (manylinux2014, CPython >= 3.9, built with zig from the
+#                    venv's pip package ziglang), the npm tarball with the prebuilt addon
+#                    (installs without cargo), the C/C++ archive (relocatable: lib/, include/,
+#                    lib/pkgconfig/, lib/cmake/) and the event-engine binary
+#   make test-dist   make dist, then installs each artifact with cargo and rustc off PATH and runs
+#                    plugins against the dist engine (tests/dist_install.sh); not part of
+#                    `make test` (see the comment at test-dist)
 
 CARGO ?= cargo
 NPM ?= npm
@@ -31,7 +40,8 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 .PHONY: all build demo demo-build demo-rust test test-rust test-demo test-docs lint bench bench-smoke clean \
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
-        test-python python-env bench-python
+        test-python python-env bench-python \
+        dist dist-python dist-node dist-c dist-cli test-dist
 
 # The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
@@ -251,3 +261,90 @@ test-c:
 	! ldd $(C_TEST_OUT)/cmake-build-static/counter | grep -q libevent_engine
 	rm -rf $(C_TEST_OUT)/prefix-moved
 	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer
+
+# ---------------------------------------------------------------------------------------------
+# Release artifacts in $(DIST_DIR). Each is stripped of debug info (the release profile keeps
+# some for profiling). The wheel and the Node.js addon are built with zig for glibc 2.17, with
+# libc++ linked in (the addon in a target dir of its own: sharing one, the wheel's zig wrappers
+# and ours would rebuild libzmq in turn). The C library and the binary are built by this
+# machine's gcc, so they need a glibc and a libstdc++ at least as new as this machine's (the
+# static library must stay libstdc++-built, for g++ users).
+
+DIST_DIR ?= $(CURDIR)/dist
+DIST_PLATFORM := linux-$(shell uname -m)
+DIST_STAGE := $(TARGET_DIR)/dist-stage
+DIST_C := event-engine-c-$(C_VERSION)-$(DIST_PLATFORM)
+DIST_CLI := event-engine-$(C_VERSION)-$(DIST_PLATFORM)
+STRIP ?= strip
+# maturin --zig runs `python -m ziglang` of the venv; installed only for dist (a 50 MB package).
+PY_ZIG := $(PY_VENV)/.ziglang
+
+dist: dist-python dist-node dist-c dist-cli
+	@ls -l $(DIST_DIR)
+
+$(PY_ZIG): | $(PY)
+	$(PY) -m pip install -q --disable-pip-version-check "ziglang>=0.13,<1"
+	touch $@
+
+dist-python: $(PY_ZIG)
+	mkdir -p $(DIST_DIR)
+	rm -f $(DIST_DIR)/pyevents-*.whl
+	$(PY_ENV) $(PY_VENV)/bin/maturin build --release --strip --zig --compatibility manylinux2014 \
+	    -m pyevents/Cargo.toml -o $(DIST_DIR)
+
+# The addon is built like the wheel, by zig for glibc 2.17 with libc++ linked in (so it needs no
+# libstdc++, and runs on any x86-64 Linux that runs Node.js), through `maturin zig cc`, in
+# $(DIST_ZIG)/target; then it is stripped, put where binding.js loads it, and
+# packed with the package's files. The tarball's install script finds it and builds nothing.
+DIST_ARCH := $(shell uname -m)
+DIST_TRIPLE := $(DIST_ARCH)-unknown-linux-gnu
+DIST_TRIPLE_ENV := $(subst -,_,$(DIST_TRIPLE))
+DIST_ZIG := $(TARGET_DIR)/dist-zig
+DIST_ZIG_ENV = CC_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/cc CXX_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/c++ \
+    AR_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/ar \
+    CARGO_TARGET_$(shell echo $(DIST_TRIPLE_ENV) | tr a-z A-Z)_LINKER=$(DIST_ZIG)/cc
+# What binding.js looks for: event-engine.linux-x64-gnu.node on x86-64.
+DIST_NODE_ADDON = bindings/node/event-engine.linux-$(shell node -p process.arch)-gnu.node
+
+dist-node: $(PY_ZIG)
+	mkdir -p $(DIST_DIR) $(DIST_ZIG)
+	rm -f $(DIST_DIR)/event-engine-[0-9]*.tgz
+	for t in cc c++; do \
+	    printf '#!/bin/sh\nexec "%s" zig %s -- -g -fno-sanitize=all -target %s "$$@"\n' \
+	        "$(abspath $(PY_VENV))/bin/maturin" $$t $(DIST_ARCH)-linux-gnu.2.17 > $(DIST_ZIG)/$$t; \
+	done
+	printf '#!/bin/sh\nexec "%s" zig ar -- "$$@"\n' "$(abspath $(PY_VENV))/bin/maturin" > $(DIST_ZIG)/ar
+	chmod +x $(DIST_ZIG)/cc $(DIST_ZIG)/c++ $(DIST_ZIG)/ar
+	$(PY_ENV) $(DIST_ZIG_ENV) $(CARGO) build --release --target $(DIST_TRIPLE) --target-dir $(DIST_ZIG)/target \
+	    -p event-engine-node --lib
+	$(STRIP) --strip-debug -o $(DIST_NODE_ADDON).tmp $(DIST_ZIG)/target/$(DIST_TRIPLE)/release/libevent_engine_node.so
+	mv -f $(DIST_NODE_ADDON).tmp $(DIST_NODE_ADDON)
+	cd bindings/node && $(NPM) pack --pack-destination $(DIST_DIR)
+
+# `make install` into a staging prefix; the .pc file's prefix is made relative to where it is
+# (${pcfiledir}), so the archive works wherever it is unpacked (the CMake package already does).
+dist-c:
+	rm -rf $(DIST_STAGE)/c && mkdir -p $(DIST_STAGE)/c $(DIST_DIR)
+	$(MAKE) --no-print-directory C_PROFILE=release install PREFIX=/$(DIST_C) DESTDIR=$(DIST_STAGE)/c
+	$(STRIP) --strip-debug $(DIST_STAGE)/c/$(DIST_C)/lib/libevent_engine.so.$(C_VERSION) \
+	    $(DIST_STAGE)/c/$(DIST_C)/lib/libevent_engine.a
+	sed -i 's|^prefix=.*|prefix=$${pcfiledir}/../..|' $(DIST_STAGE)/c/$(DIST_C)/lib/pkgconfig/event_engine.pc
+	install -m 0644 LICENSE $(DIST_STAGE)/c/$(DIST_C)/
+	tar -C $(DIST_STAGE)/c -czf $(DIST_DIR)/$(DIST_C).tar.gz --owner=0 --group=0 $(DIST_C)
+
+dist-cli:
+	$(CARGO) build --release -p event-engine-cli
+	rm -rf $(DIST_STAGE)/cli && mkdir -p $(DIST_STAGE)/cli/$(DIST_CLI) $(DIST_DIR)
+	install -m 0755 $(TARGET_DIR)/release/event-engine $(DIST_STAGE)/cli/$(DIST_CLI)/
+	$(STRIP) --strip-debug $(DIST_STAGE)/cli/$(DIST_CLI)/event-engine
+	install -m 0644 LICENSE $(DIST_STAGE)/cli/$(DIST_CLI)/
+	tar -C $(DIST_STAGE)/cli -czf $(DIST_DIR)/$(DIST_CLI).tar.gz --owner=0 --group=0 $(DIST_CLI)
+
+# The artifacts installed as a user would, with no cargo or rustc on PATH (tests/dist_install.sh).
+# Not part of `make test` (CI's budget: well under 30 minutes on 2 cores): dist is a second, full
+# release build of everything on top of the debug builds `make test` makes, twice for what the
+# wheel needs (zig builds libzmq and the client again for manylinux2014): 12.5 minutes from a
+# cold release target on 2 cores. The install test itself takes 15 seconds. Run it before a
+# release, or in a separate CI job.
+test-dist: dist
+	DIST_DIR=$(DIST_DIR) tests/dist_install.sh

@@ -984,7 +984,7 @@ def makefile_honours_cargo_target_dir() -> None:
         env.pop(inherited, None)
     r = subprocess.run(
         ["make", "-n", "--no-print-directory", "demo", "test", "install", "bench-python", "bench-node",
-         "bench-attacks", "fuzz"],
+         "bench-attacks", "fuzz", "dist"],
         cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, timeout=DEADLINE)
     assert r.returncode == 0, r.stdout

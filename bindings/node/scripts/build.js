@@ -6,6 +6,9 @@
 //   node scripts/build.js            release build (what `npm install` does)
 //   node scripts/build.js --debug    debug build (faster to compile; what CI uses)
 //
+// In an installed tarball (no Cargo.toml beside package.json) it builds nothing: it checks that
+// the prebuilt addon for this platform is there, and fails with a message if not.
+//
 // Environment: EVENT_ENGINE_NODE_PROFILE=debug|release chooses the profile too;
 // EVENT_ENGINE_NODE_SKIP_BUILD=1 skips the build; CARGO names the cargo binary.
 'use strict';
@@ -44,8 +47,13 @@ function main() {
     return;
   }
   if (!fs.existsSync(path.join(pkgDir, 'Cargo.toml'))) {
-    // An installed tarball: it builds nothing, it ships (or lacks) a prebuilt addon.
-    if (fs.existsSync(target)) return;
+    // An installed tarball (`make dist`, `npm pack`): it builds nothing, it ships (or lacks) a
+    // prebuilt addon. Only a checkout, with the Rust sources, builds (and then always does, so
+    // an addon left from an older build is never taken for a current one).
+    if (fs.existsSync(target)) {
+      console.error(`event-engine: using the prebuilt addon ${path.basename(target)}`);
+      return;
+    }
     fail(
       `no prebuilt addon for ${platformArchABI()} in this package, and no Rust sources to build ` +
         'one: install from the event-engine repository (npm install <repo>/bindings/node), ' +
