@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use event_engine::wire::token;
+use event_engine_client::Token;
 
 use crate::config::{Auth, Plugin};
 
@@ -22,12 +22,10 @@ pub fn for_plugin(plugin: &Plugin) -> Result<Option<String>, Error> {
     }
 }
 
-/// The token in `path` (its first line, trimmed), checked; warns if other users may read it.
+/// The token in `path` (its first line, trimmed), checked as every client reads one
+/// ([`Token::from_file`]); warns if other users may read it.
 pub fn read(path: &Path) -> Result<String, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("plugin token file {}: {e}", path.display()))?;
-    let line = text.lines().next().unwrap_or_default().trim();
-    token::check(line).map_err(|e| format!("plugin token file {}: {e}", path.display()))?;
+    let token = Token::from_file(path)?;
     if let Ok(meta) = std::fs::metadata(path) {
         if meta.permissions().mode() & 0o077 != 0 {
             log::warn!(
@@ -37,7 +35,7 @@ pub fn read(path: &Path) -> Result<String, Error> {
             );
         }
     }
-    Ok(line.to_string())
+    Ok(token.as_str().to_string())
 }
 
 /// The token in `path`, or a new one written there (mode 0600) if the file does not exist. The

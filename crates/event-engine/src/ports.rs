@@ -208,15 +208,20 @@ fn note(port: &Watched, frames: &[Vec<u8>], on_accept: impl FnOnce()) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn refusals_are_all_counted_and_warned_of_at_a_bounded_rate() {
-        let ctx = zmq::Context::new();
-        let port = Watched::new(
+    /// A watched port with a token, with fresh counters.
+    fn authenticated_port(ctx: &zmq::Context) -> Watched {
+        Watched::new(
             ctx.socket(zmq::PAIR).unwrap(),
             Arc::new(Counters::default()),
             "victim".into(),
             true,
-        );
+        )
+    }
+
+    #[test]
+    fn refusals_are_all_counted_and_warned_of_at_a_bounded_rate() {
+        let ctx = zmq::Context::new();
+        let port = authenticated_port(&ctx);
         for _ in 0..1000 {
             port.refused();
         }
@@ -229,12 +234,7 @@ mod tests {
     #[test]
     fn on_an_authenticated_port_only_a_handshake_counts_as_the_plugin() {
         let ctx = zmq::Context::new();
-        let port = Watched::new(
-            ctx.socket(zmq::PAIR).unwrap(),
-            Arc::new(Counters::default()),
-            "victim".into(),
-            true,
-        );
+        let port = authenticated_port(&ctx);
         let event = |e: zmq::SocketEvent| vec![(e as u16).to_ne_bytes().to_vec()];
         let mut accepted = 0;
         note(&port, &event(zmq::SocketEvent::ACCEPTED), || accepted += 1);
