@@ -259,6 +259,10 @@ pub struct Client {
     last_seq: Option<u64>,
     /// Highest sequence number the engine has been told about.
     acked: Option<u64>,
+    /// A `recv` was given up (interrupted, or no reply in time) before any event was handed
+    /// out: the engine may have delivered events to it, and a `recv` without `ack` would
+    /// acknowledge them, so the next one says `ack=0` (nothing processed; send them again).
+    recv_abandoned: bool,
     closed: bool,
     /// Checked by every blocking call, beside the cancel token (see `set_interrupt_check`).
     interrupt_check: Option<InterruptCheck>,
@@ -325,6 +329,7 @@ impl Client {
             socket: None,
             cancel: CancelToken::default(),
             last_seq: None,
+            recv_abandoned: false,
             acked: None,
             closed: false,
             interrupt_check: None,
@@ -852,11 +857,13 @@ impl Client {
             max: max as u32,
             timeout_ms: Some(wait.as_millis() as u64),
             max_bytes,
-            ack: self.last_seq,
+            ack: self.last_seq.or(self.recv_abandoned.then_some(0)),
         };
         let frames = command.to_frames();
         let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
-        let reply = self.request(&frames, Kind::Idempotent, Some(wait), interrupted)?;
+        let reply = self
+            .request(&frames, Kind::Idempotent, Some(wait), interrupted)
+            .inspect_err(|_| self.recv_abandoned = true)?;
         let parsed = match Self::expect(reply, "events") {
             Err(Error::Protocol(e))
                 if e.code == wire::ErrorCode::BadArgument
