@@ -20,14 +20,15 @@
 #   make test-node               npm ci (builds a debug addon) and npm test against the engine
 #   make bench-node              release builds, then bindings/node/bench/bench.js
 #
-# Release artifacts (dist/, gitignored; built in release mode, several minutes on 2 cores):
-#   make dist        the abi3 wheel (manylinux2014, CPython >= 3.9, built with zig from the
-#                    venv's pip package ziglang), the npm tarball with the prebuilt addon
-#                    (installs without cargo), the C/C++ archive (relocatable: lib/, include/,
-#                    lib/pkgconfig/, lib/cmake/) and the event-engine binary
+# Release artifacts (dist/, gitignored; the `dist` profile, release without debug info; about
+# 8 minutes cold on 2 cores, seconds when nothing changed):
+#   make dist        the abi3 wheel (manylinux2014, CPython >= 3.9), the npm tarball with the
+#                    prebuilt addon (installs without cargo), the C/C++ archive (relocatable: lib/,
+#                    include/, lib/pkgconfig/, lib/cmake/) and the event-engine binary. All but
+#                    the static C library are built by zig (the venv's pip package ziglang) for
+#                    glibc 2.17, with libc++ linked in: they need no libstdc++
 #   make test-dist   make dist, then installs each artifact with cargo and rustc off PATH and runs
-#                    plugins against the dist engine (tests/dist_install.sh); not part of
-#                    `make test` (see the comment at test-dist)
+#                    plugins against the dist engine (tests/dist_install.sh); part of `make test`
 
 CARGO ?= cargo
 NPM ?= npm
