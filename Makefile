@@ -20,14 +20,15 @@
 #   make test-node               npm ci (builds a debug addon) and npm test against the engine
 #   make bench-node              release builds, then bindings/node/bench/bench.js
 #
-# Release artifacts (dist/, gitignored; built in release mode, several minutes on 2 cores):
-#   make dist        the abi3 wheel (manylinux2014, CPython >= 3.9, built with zig from the
-#                    venv's pip package ziglang), the npm tarball with the prebuilt addon
-#                    (installs without cargo), the C/C++ archive (relocatable: lib/, include/,
-#                    lib/pkgconfig/, lib/cmake/) and the event-engine binary
+# Release artifacts (dist/, gitignored; the `dist` profile, release without debug info; about
+# 8 minutes cold on 2 cores, seconds when nothing changed):
+#   make dist        the abi3 wheel (manylinux2014, CPython >= 3.9), the npm tarball with the
+#                    prebuilt addon (installs without cargo), the C/C++ archive (relocatable: lib/,
+#                    include/, lib/pkgconfig/, lib/cmake/) and the event-engine binary. All but
+#                    the static C library are built by zig (the venv's pip package ziglang) for
+#                    glibc 2.17, with libc++ linked in: they need no libstdc++
 #   make test-dist   make dist, then installs each artifact with cargo and rustc off PATH and runs
-#                    plugins against the dist engine (tests/dist_install.sh); not part of
-#                    `make test` (see the comment at test-dist)
+#                    plugins against the dist engine (tests/dist_install.sh); part of `make test`
 
 CARGO ?= cargo
 NPM ?= npm
@@ -41,7 +42,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python \
-        dist dist-python dist-node dist-c dist-cli test-dist
+        dist dist-build dist-python dist-node dist-c dist-cli test-dist
 
 # The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
@@ -79,7 +80,7 @@ test-demo:
 demo-rust:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c test-python test-node test-demo test-docs
+test: lint test-rust bench-smoke test-c test-python test-node test-demo test-docs test-dist
 
 # Every code block of README.md and the guides, run as written (tests/doc_snippets.py), on the
 # debug builds the SDK tests made (run after them).
@@ -168,8 +169,10 @@ clean:
 
 C_PROFILE ?= release
 C_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-C_CARGO_FLAGS := $(if $(filter release,$(C_PROFILE)),--release,)
+C_CARGO_FLAGS := $(if $(filter debug,$(C_PROFILE)),,--profile $(C_PROFILE))
 C_OUT := $(TARGET_DIR)/c/$(C_PROFILE)
+# The shared library build-c stages (dist-c gives the zig-built one).
+C_SO ?= $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.so
 C_LIB := $(C_OUT)/lib
 C_INCLUDE := bindings/c/include
 C_STATIC_LIBS := -lstdc++ -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
@@ -187,7 +190,7 @@ C_LINK = -L$(C_LIB) -levent_engine -Wl,-rpath,$(abspath $(C_LIB)) -lpthread
 build-c:
 	$(CARGO) build $(C_CARGO_FLAGS) -p event-engine-c --lib
 	mkdir -p $(C_LIB)
-	cp -f $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.so $(C_LIB)/libevent_engine.so.$(C_VERSION)
+	cp -f $(C_SO) $(C_LIB)/libevent_engine.so.$(C_VERSION)
 	ln -sf libevent_engine.so.$(C_VERSION) $(C_LIB)/libevent_engine.so.0
 	ln -sf libevent_engine.so.0 $(C_LIB)/libevent_engine.so
 	cp -f $(TARGET_DIR)/$(C_PROFILE)/libevent_engine_c.a $(C_LIB)/libevent_engine.a
@@ -263,12 +266,16 @@ test-c:
 	bindings/c/tests/run.sh $(C_TEST_OUT) $(TARGET_DIR)/debug/examples/rust_peer
 
 # ---------------------------------------------------------------------------------------------
-# Release artifacts in $(DIST_DIR). Each is stripped of debug info (the release profile keeps
-# some for profiling). The wheel and the Node.js addon are built with zig for glibc 2.17, with
-# libc++ linked in (the addon in a target dir of its own: sharing one, the wheel's zig wrappers
-# and ours would rebuild libzmq in turn). The C library and the binary are built by this
-# machine's gcc, so they need a glibc and a libstdc++ at least as new as this machine's (the
-# static library must stay libstdc++-built, for g++ users).
+# Release artifacts in $(DIST_DIR), built in the `dist` profile (Cargo.toml: release without
+# debug info). Everything native but the static C library is built ONCE, by zig for glibc 2.17
+# with libc++ linked in, in $(TARGET_DIR)/$(DIST_TRIPLE)/dist: one `cargo build` for the CLI,
+# the C library and the Node.js addon, then maturin for the wheel with the same compiler
+# wrappers, so libzmq and the workspace are compiled once for all four. Every file needs at most
+# GLIBC_2.17 and no libstdc++. The static C library is the exception: it is for g++ users, whose
+# programs link libstdc++, so it is built by this machine's gcc (host, dist profile: libzmq and the
+# C crate's dependencies once more), in a target dir of its own, $(DIST_HOST): with --target
+# equal to the host, cargo links build scripts with the zig linker too, so sharing one dir, each
+# build would redo the other's.
 
 DIST_DIR ?= $(CURDIR)/dist
 DIST_PLATFORM := linux-$(shell uname -m)
@@ -276,8 +283,21 @@ DIST_STAGE := $(TARGET_DIR)/dist-stage
 DIST_C := event-engine-c-$(C_VERSION)-$(DIST_PLATFORM)
 DIST_CLI := event-engine-$(C_VERSION)-$(DIST_PLATFORM)
 STRIP ?= strip
-# maturin --zig runs `python -m ziglang` of the venv; installed only for dist (a 50 MB package).
+# maturin's `zig cc` runs `python -m ziglang` of the venv; installed only for dist (50 MB).
 PY_ZIG := $(PY_VENV)/.ziglang
+DIST_ARCH := $(shell uname -m)
+DIST_TRIPLE := $(DIST_ARCH)-unknown-linux-gnu
+DIST_TRIPLE_ENV := $(subst -,_,$(DIST_TRIPLE))
+DIST_OUT := $(TARGET_DIR)/$(DIST_TRIPLE)/dist
+DIST_HOST := $(TARGET_DIR)/dist-host
+# The compiler wrappers (`maturin zig cc/c++/ar` for glibc 2.17) and the environment that makes
+# cargo, the cc crate and maturin use them for $(DIST_TRIPLE); build scripts stay host-built.
+DIST_ZIG := $(TARGET_DIR)/dist-zig
+DIST_ZIG_ENV = CC_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/cc CXX_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/c++ \
+    AR_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/ar \
+    CARGO_TARGET_$(shell echo $(DIST_TRIPLE_ENV) | tr a-z A-Z)_LINKER=$(DIST_ZIG)/cc
+# What binding.js looks for: event-engine.linux-x64-gnu.node on x86-64.
+DIST_NODE_ADDON = bindings/node/event-engine.linux-$(shell node -p process.arch)-gnu.node
 
 dist: dist-python dist-node dist-c dist-cli
 	@ls -l $(DIST_DIR)
@@ -286,65 +306,58 @@ $(PY_ZIG): | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check "ziglang>=0.13,<1"
 	touch $@
 
-dist-python: $(PY_ZIG)
-	mkdir -p $(DIST_DIR)
-	rm -f $(DIST_DIR)/pyevents-*.whl
-	$(PY_ENV) $(PY_VENV)/bin/maturin build --release --strip --zig --compatibility manylinux2014 \
-	    -m pyevents/Cargo.toml -o $(DIST_DIR)
-
-# The addon is built like the wheel, by zig for glibc 2.17 with libc++ linked in (so it needs no
-# libstdc++, and runs on any x86-64 Linux that runs Node.js), through `maturin zig cc`, in
-# $(DIST_ZIG)/target; then it is stripped, put where binding.js loads it, and
-# packed with the package's files. The tarball's install script finds it and builds nothing.
-DIST_ARCH := $(shell uname -m)
-DIST_TRIPLE := $(DIST_ARCH)-unknown-linux-gnu
-DIST_TRIPLE_ENV := $(subst -,_,$(DIST_TRIPLE))
-DIST_ZIG := $(TARGET_DIR)/dist-zig
-DIST_ZIG_ENV = CC_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/cc CXX_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/c++ \
-    AR_$(DIST_TRIPLE_ENV)=$(DIST_ZIG)/ar \
-    CARGO_TARGET_$(shell echo $(DIST_TRIPLE_ENV) | tr a-z A-Z)_LINKER=$(DIST_ZIG)/cc
-# What binding.js looks for: event-engine.linux-x64-gnu.node on x86-64.
-DIST_NODE_ADDON = bindings/node/event-engine.linux-$(shell node -p process.arch)-gnu.node
-
-dist-node: $(PY_ZIG)
-	mkdir -p $(DIST_DIR) $(DIST_ZIG)
-	rm -f $(DIST_DIR)/event-engine-[0-9]*.tgz
+# The one zig build of the CLI, the C library (.so) and the Node.js addon.
+dist-build: $(PY_ZIG)
+	mkdir -p $(DIST_ZIG)
 	for t in cc c++; do \
-	    printf '#!/bin/sh\nexec "%s" zig %s -- -g -fno-sanitize=all -target %s "$$@"\n' \
-	        "$(abspath $(PY_VENV))/bin/maturin" $$t $(DIST_ARCH)-linux-gnu.2.17 > $(DIST_ZIG)/$$t; \
+	    printf '#!/bin/sh\nexec "%s" zig %s -- -fno-sanitize=all -target %s "$$@"\n' \
+	        "$(abspath $(PY_VENV))/bin/maturin" $$t $(DIST_ARCH)-linux-gnu.2.17 > $(DIST_ZIG)/$$t.new; \
+	    cmp -s $(DIST_ZIG)/$$t.new $(DIST_ZIG)/$$t && rm $(DIST_ZIG)/$$t.new || mv $(DIST_ZIG)/$$t.new $(DIST_ZIG)/$$t; \
 	done
 	printf '#!/bin/sh\nexec "%s" zig ar -- "$$@"\n' "$(abspath $(PY_VENV))/bin/maturin" > $(DIST_ZIG)/ar
 	chmod +x $(DIST_ZIG)/cc $(DIST_ZIG)/c++ $(DIST_ZIG)/ar
-	$(PY_ENV) $(DIST_ZIG_ENV) $(CARGO) build --release --target $(DIST_TRIPLE) --target-dir $(DIST_ZIG)/target \
-	    -p event-engine-node --lib
-	$(STRIP) --strip-debug -o $(DIST_NODE_ADDON).tmp $(DIST_ZIG)/target/$(DIST_TRIPLE)/release/libevent_engine_node.so
+	$(PY_ENV) $(DIST_ZIG_ENV) $(CARGO) build --profile dist --target $(DIST_TRIPLE) \
+	    -p event-engine-cli -p event-engine-c -p event-engine-node
+
+# maturin without --zig (its own wrappers would be other compilers to cargo's fingerprints, and
+# libzmq would be built again): ours, through the environment; maturin checks the manylinux2014
+# policy (glibc symbol versions, allowed libraries) of the result.
+dist-python: dist-build
+	mkdir -p $(DIST_DIR)
+	rm -f $(DIST_DIR)/pyevents-*.whl
+	$(PY_ENV) $(DIST_ZIG_ENV) $(PY_VENV)/bin/maturin build --profile dist --target $(DIST_TRIPLE) --strip \
+	    --compatibility manylinux2014 -m pyevents/Cargo.toml -o $(DIST_DIR)
+
+# The addon, stripped, where binding.js loads it, packed with the package's files. The tarball's
+# install script finds it and builds nothing.
+dist-node: dist-build
+	mkdir -p $(DIST_DIR)
+	rm -f $(DIST_DIR)/event-engine-[0-9]*.tgz
+	$(STRIP) --strip-debug -o $(DIST_NODE_ADDON).tmp $(DIST_OUT)/libevent_engine_node.so
 	mv -f $(DIST_NODE_ADDON).tmp $(DIST_NODE_ADDON)
 	cd bindings/node && $(NPM) pack --pack-destination $(DIST_DIR)
 
-# `make install` into a staging prefix; the .pc file's prefix is made relative to where it is
-# (${pcfiledir}), so the archive works wherever it is unpacked (the CMake package already does).
-dist-c:
+# `make install` into a staging prefix, with the zig-built .so and the host-built .a (C_PROFILE=dist);
+# the .pc file's prefix is made relative to where it is (${pcfiledir}), so the archive works
+# wherever it is unpacked (the CMake package already does).
+dist-c: dist-build
 	rm -rf $(DIST_STAGE)/c && mkdir -p $(DIST_STAGE)/c $(DIST_DIR)
-	$(MAKE) --no-print-directory C_PROFILE=release install PREFIX=/$(DIST_C) DESTDIR=$(DIST_STAGE)/c
+	$(MAKE) --no-print-directory C_PROFILE=dist C_SO=$(DIST_OUT)/libevent_engine_c.so \
+	    TARGET_DIR=$(DIST_HOST) CARGO_TARGET_DIR=$(DIST_HOST) \
+	    install PREFIX=/$(DIST_C) DESTDIR=$(DIST_STAGE)/c
 	$(STRIP) --strip-debug $(DIST_STAGE)/c/$(DIST_C)/lib/libevent_engine.so.$(C_VERSION) \
 	    $(DIST_STAGE)/c/$(DIST_C)/lib/libevent_engine.a
 	sed -i 's|^prefix=.*|prefix=$${pcfiledir}/../..|' $(DIST_STAGE)/c/$(DIST_C)/lib/pkgconfig/event_engine.pc
 	install -m 0644 LICENSE $(DIST_STAGE)/c/$(DIST_C)/
 	tar -C $(DIST_STAGE)/c -czf $(DIST_DIR)/$(DIST_C).tar.gz --owner=0 --group=0 $(DIST_C)
 
-dist-cli:
-	$(CARGO) build --release -p event-engine-cli
+dist-cli: dist-build
 	rm -rf $(DIST_STAGE)/cli && mkdir -p $(DIST_STAGE)/cli/$(DIST_CLI) $(DIST_DIR)
-	install -m 0755 $(TARGET_DIR)/release/event-engine $(DIST_STAGE)/cli/$(DIST_CLI)/
+	install -m 0755 $(DIST_OUT)/event-engine $(DIST_STAGE)/cli/$(DIST_CLI)/
 	$(STRIP) --strip-debug $(DIST_STAGE)/cli/$(DIST_CLI)/event-engine
 	install -m 0644 LICENSE $(DIST_STAGE)/cli/$(DIST_CLI)/
 	tar -C $(DIST_STAGE)/cli -czf $(DIST_DIR)/$(DIST_CLI).tar.gz --owner=0 --group=0 $(DIST_CLI)
 
 # The artifacts installed as a user would, with no cargo or rustc on PATH (tests/dist_install.sh).
-# Not part of `make test` (CI's budget: well under 30 minutes on 2 cores): dist is a second, full
-# release build of everything on top of the debug builds `make test` makes, twice for what the
-# wheel needs (zig builds libzmq and the client again for manylinux2014): 12.5 minutes from a
-# cold release target on 2 cores. The install test itself takes 15 seconds. Run it before a
-# release, or in a separate CI job.
 test-dist: dist
 	DIST_DIR=$(DIST_DIR) tests/dist_install.sh

@@ -11,8 +11,8 @@
 #
 # Each app is a generator of TypeA events, the plugins launched by `event-engine run`, and a
 # collector that must get every answer. Install times are printed, and each native file's
-# "floor": the newest glibc (and libstdc++) symbol version it needs; the wheel's and the addon's
-# must be <= 2.17 (both are built with zig).
+# "floor": the newest glibc (and libstdc++) symbol version it needs; the wheel's, the addon's,
+# the shared C library's and the binary's must be <= 2.17 (all are built with zig).
 #
 #   tests/dist_install.sh                        (run by `make test-dist`, after `make dist`)
 #   DIST_DIR=dist EE_DIST_FROM_SOURCE=1 tests/dist_install.sh
@@ -53,6 +53,15 @@ floor() {
     cxx=$(grep -oE 'GLIBCXX_[0-9.]+' <<< "$syms" | sort -uV | tail -n 1 || true)
     echo "${c:-none}${cxx:+ $cxx}"
 }
+# Prints the floor of $2 (named $1) and fails if it needs more than glibc 2.17, or libstdc++.
+check_floor() {
+    local f; f=$(floor "$2")
+    echo "dist_install: FLOOR $1: $f"
+    case $f in
+        GLIBC_2.1[0-7]|GLIBC_2.[0-9]) ;;
+        *) fail "$1 needs $f (more than glibc 2.17, or libstdc++)" ;;
+    esac
+}
 
 # Runs app.toml in $1 with the dist engine; every expected line ($2...) must be in its report.
 run_app() {
@@ -74,7 +83,7 @@ CLI_TAR=$(one "$DIST_DIR/event-engine-[0-9]*-linux-*.tar.gz")
 echo "dist_install: artifacts in $DIST_DIR:"
 for f in "$WHEEL" "$TGZ" "$C_TAR" "$CLI_TAR"; do printf '  %6s  %s\n' "$(size "$f")" "$(basename "$f")"; done
 case $(basename "$WHEEL") in
-    *-cp39-abi3-*manylinux2014_x86_64*) ;;
+    *-cp39-abi3-*manylinux2014_"$(uname -m)"*) ;;
     *) fail "the wheel is not abi3 cp39 manylinux2014: $(basename "$WHEEL")" ;;
 esac
 
@@ -96,7 +105,7 @@ echo "dist_install: cargo and rustc are not on PATH"
 step "the event-engine binary"
 tar -C "$WORK" -xzf "$CLI_TAR"
 ENGINE=$(one "$WORK/event-engine-[0-9]*-linux-*/event-engine")
-echo "dist_install: FLOOR event-engine: $(floor "$ENGINE")"
+check_floor event-engine "$ENGINE"
 version=$("$ENGINE" --version)
 echo "$version"
 want=$(basename "$CLI_TAR" | sed -n 's/^event-engine-\([0-9][^-]*\)-linux-.*/\1/p')
@@ -108,11 +117,7 @@ t=$(now)
 "$WORK/venv/bin/python" -m pip install -q --disable-pip-version-check --no-index "$WHEEL"
 echo "dist_install: TIME pip install of the wheel: $(elapsed "$t") s"
 native=$(one "$WORK/venv/lib/python3*/site-packages/pyevents/_native*.so")
-echo "dist_install: FLOOR wheel $(basename "$native"): $(floor "$native")"
-case $(floor "$native") in
-    GLIBC_2.1[0-7]|GLIBC_2.[0-9]) ;;
-    *) fail "the manylinux2014 wheel needs $(floor "$native") (more than glibc 2.17, or libstdc++)" ;;
-esac
+check_floor "the wheel's $(basename "$native")" "$native"
 "$WORK/venv/bin/python" -c 'import pyevents, sys; print("pyevents", pyevents.__file__)'
 mkdir "$WORK/python"
 cp "$REPO/examples/python/counter.py" "$WORK/python/"
@@ -148,11 +153,7 @@ pkg=$WORK/node/node_modules/event-engine
 ls "$pkg"/event-engine.*.node >/dev/null 2>&1 || fail "no prebuilt addon in $pkg"
 [ ! -e "$pkg/Cargo.toml" ] || fail "the tarball carries Rust sources"
 addon=$(one "$pkg/event-engine.*.node")
-echo "dist_install: FLOOR npm addon: $(floor "$addon")"
-case $(floor "$addon") in
-    GLIBC_2.1[0-7]|GLIBC_2.[0-9]) ;;
-    *) fail "the npm addon needs $(floor "$addon") (more than glibc 2.17, or libstdc++)" ;;
-esac
+check_floor "the npm addon" "$addon"
 # The install script (whether or not this npm ran it) takes the prebuilt addon and builds nothing.
 (cd "$pkg" && node scripts/build.js) || fail "the installed package's install script fails without cargo"
 cp "$REPO/examples/node/counter.js" "$WORK/node/counter.cjs"
@@ -208,7 +209,7 @@ for f in lib/libevent_engine.so lib/libevent_engine.so.0 lib/libevent_engine.a i
          lib/cmake/event_engine/event_engineConfigVersion.cmake; do
     [ -e "$CDIR/$f" ] || fail "$f is not in $(basename "$C_TAR")"
 done
-echo "dist_install: FLOOR libevent_engine.so: $(floor "$CDIR/lib/libevent_engine.so")"
+check_floor libevent_engine.so "$CDIR/lib/libevent_engine.so"
 readelf -d "$CDIR/lib/libevent_engine.so" | grep -qF '[libevent_engine.so.0]' || fail "no soname libevent_engine.so.0"
 export PKG_CONFIG_PATH=$CDIR/lib/pkgconfig
 echo "pkg-config: $(pkg-config --cflags --libs event_engine)"

@@ -382,10 +382,16 @@ impl Plugin {
     }
 
     /// Tells the engine every event received so far is processed (receiving does it on its
-    /// own; useful before a long pause). Returns how many events the engine still holds
-    /// unacknowledged for this plugin.
-    fn ack(&self, py: Python<'_>) -> PyResult<u64> {
-        self.call(py, Client::ack)
+    /// own; useful before a long pause), or with `seq` those up to and including `seq` only
+    /// (1 to `last_seq`). Returns how many events the engine still holds unacknowledged for
+    /// this plugin.
+    #[pyo3(signature = (seq=None))]
+    fn ack(&self, py: Python<'_>, seq: Option<i64>) -> PyResult<u64> {
+        match seq {
+            None => self.call(py, Client::ack),
+            // Below 1: the client core's InvalidArgument.
+            Some(seq) => self.call(py, |c| c.ack_through(u64::try_from(seq).unwrap_or(0))),
+        }
     }
 
     /// Who this plugin is on the engine and what the engine supports (protocol `hello`).
@@ -424,7 +430,7 @@ impl Plugin {
     }
 
     /// Interrupts this plugin's blocking calls in every thread, now and later, until
-    /// `reset_cancel()`: they raise `pyevents.Interrupted` within 100 ms, and iteration ends.
+    /// `reset_cancel()`: they raise `pyevents.Interrupted` at once, and iteration ends.
     /// Safe to call from any thread (or a signal handler).
     fn cancel(&self) {
         self.cancel.cancel();

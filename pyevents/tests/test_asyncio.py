@@ -300,3 +300,100 @@ def test_the_async_api_mirrors_the_blocking_one():
     for name in ("__aenter__", "__aexit__", "__anext__"):
         assert inspect.iscoroutinefunction(getattr(pyevents.AsyncPlugin, name)), name
     assert runtime_params(pyevents.AsyncPlugin.next_event) == runtime_params(pyevents.Plugin.next)
+
+
+def test_a_publish_beside_a_pending_receive_goes_out_at_once(engine):
+    """The waiting receive is woken (the client's cancel token), not left to its poll slice
+    (100 ms): a producer task publishing one event at a time beside an idle consumer task on
+    the same plugin is not held to ~10 events a second."""
+    n = 50
+
+    async def main() -> None:
+        async with pyevents.AsyncPlugin(engine.port("sensor")) as plugin:
+            waiting = asyncio.ensure_future(plugin.next_event())
+            await waiting_on_the_engine(engine.port("sensor"))
+            started = time.monotonic()
+            slowest = 0.0
+            for i in range(n):
+                t = time.monotonic()
+                await plugin.publish(b"TypeBone at a time %d" % i)
+                slowest = max(slowest, time.monotonic() - t)
+            elapsed = time.monotonic() - started
+            print(f"{n} publishes beside a pending receive: {elapsed:.3f} s, slowest {slowest * 1000:.1f} ms")
+            # With the poll slice each would take up to 100 ms (n / 10 s in all).
+            assert elapsed < n * 0.1 / 4, elapsed
+            assert not waiting.done()
+            waiting.cancel()
+        with pyevents.Plugin(engine.port("feeder")) as feeder:
+            got: List[bytes] = []
+            deadline = time.monotonic() + 10
+            while len(got) < n and time.monotonic() < deadline:
+                got += [e.data for e in feeder.next_batch(100, timeout=1)]
+        assert got == [b"TypeBone at a time %d" % i for i in range(n)]
+
+    run(main())
+
+
+def test_ack_acknowledges_only_what_was_handed_out(engine):
+    """`async for` fetches ahead; ack() acknowledges the events the application was given."""
+    publish(engine, *[b"TypeA%d" % i for i in range(10)])
+
+    async def main() -> None:
+        plugin = pyevents.AsyncPlugin(engine.port("sensor"))
+        seen: List[pyevents.Event] = []
+        async for event in plugin:
+            seen.append(event)
+            if len(seen) == 3:
+                break
+        # All 10 came in one round trip; 3 were handed out.
+        assert plugin.plugin.last_seq == 10 and plugin.last_seq == 3
+        assert await plugin.ack() == 7
+        stats = await plugin.stats()
+        assert (stats.delivered, stats.acked, stats.pending) == (10, 3, 7)
+        # Nothing handed out yet: ack() acknowledges nothing.
+        fresh = pyevents.AsyncPlugin(engine.port("feeder"))
+        publish(engine, b"TypeBx")
+        assert await fresh.ack() == 0
+        await fresh.close()
+        # An explicit seq is the application's word.
+        assert await plugin.ack(5) == 5
+        with pytest.raises(pyevents.InvalidArgument):
+            await plugin.ack(11)  # never received
+        with pytest.raises(pyevents.InvalidArgument):
+            await plugin.ack(0)
+        # The rest comes from what was fetched ahead; then ack() covers it all.
+        rest = await plugin.next_batch(100, timeout=5)
+        assert [e.seq for e in rest] == list(range(4, 11))
+        assert await plugin.ack() == 0
+        # The session that holds the queue is gone: what was not acknowledged comes again.
+        await plugin.close()
+        again = pyevents.Plugin(engine.port("sensor"))
+        try:
+            assert again.next_batch(100, timeout=0.2) == []
+        finally:
+            again.close()
+
+    run(main())
+
+
+def test_no_receive_acknowledges_events_not_handed_out(engine):
+    """Two tasks wait: an `async for` (fetching ahead) and a next_event. The first receive's
+    events are the second's too; the second's receive never reaches the engine while they wait
+    to be handed out (its `ack=` would acknowledge them all)."""
+
+    async def main() -> None:
+        async with pyevents.AsyncPlugin(engine.port("sensor")) as plugin:
+            iterator = plugin.__aiter__()
+            first = asyncio.ensure_future(iterator.__anext__())
+            await waiting_on_the_engine(engine.port("sensor"))
+            second = asyncio.ensure_future(plugin.next_event(timeout=10))
+            await asyncio.sleep(0)  # the second receive is queued behind the first
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, publish, engine, b"TypeA1", b"TypeA2", b"TypeA3")
+            assert [(await first).seq, (await second).seq] == [1, 2]
+            stats = await plugin.stats()
+            assert (stats.delivered, stats.acked, stats.pending) == (3, 0, 3), stats
+            assert await plugin.ack() == 1  # the two handed out
+            assert (await plugin.next_event(timeout=5)).seq == 3
+
+    run(main())

@@ -127,7 +127,8 @@ typedef struct ee_app_t ee_app_t;
 typedef struct ee_batch_t ee_batch_t;
 
 // A token that interrupts a client's blocking calls from another thread (or a signal
-// handler's thread): they return `EE_INTERRUPTED` within one `poll_slice_ms`. Made by
+// handler's thread): they return `EE_INTERRUPTED` at once (the waiting call is woken; at the
+// latest after one `poll_slice_ms`). Made by
 // `ee_client_cancel_token`, released by `ee_cancel_free`; it may outlive its client.
 typedef struct ee_cancel_t ee_cancel_t;
 
@@ -431,7 +432,8 @@ enum ee_status_t ee_client_cancel_token(const struct ee_client_t *client,
                                         struct ee_cancel_t **token);
 
 // Interrupts the client's current and future blocking calls (`EE_INTERRUPTED`) until
-// `ee_cancel_reset`. Safe from any thread; it only sets a flag.
+// `ee_cancel_reset`. Safe from any thread, and async-signal-safe: it sets a flag and writes
+// one byte to a socket the waiting call polls.
 enum ee_status_t ee_cancel_cancel(const struct ee_cancel_t *token);
 
 // Clears the cancellation: the client's calls block again.

@@ -112,7 +112,8 @@ impl ee_client_t {
 }
 
 /// A token that interrupts a client's blocking calls from another thread (or a signal
-/// handler's thread): they return `EE_INTERRUPTED` within one `poll_slice_ms`. Made by
+/// handler's thread): they return `EE_INTERRUPTED` at once (the waiting call is woken; at the
+/// latest after one `poll_slice_ms`). Made by
 /// `ee_client_cancel_token`, released by `ee_cancel_free`; it may outlive its client.
 #[derive(Debug)]
 pub struct ee_cancel_t {
@@ -421,7 +422,8 @@ pub extern "C" fn ee_client_cancel_token(
 }
 
 /// Interrupts the client's current and future blocking calls (`EE_INTERRUPTED`) until
-/// `ee_cancel_reset`. Safe from any thread; it only sets a flag.
+/// `ee_cancel_reset`. Safe from any thread, and async-signal-safe: it sets a flag and writes
+/// one byte to a socket the waiting call polls.
 #[no_mangle]
 pub extern "C" fn ee_cancel_cancel(token: *const ee_cancel_t) -> ee_status_t {
     guard(|| {

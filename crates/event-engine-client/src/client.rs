@@ -42,7 +42,8 @@ pub struct ClientOptions {
     /// How long a publish may wait for its reply, which the engine delays while the bus is full
     /// (backpressure). `None` waits as long as it takes (default 30 s).
     pub publish_timeout: Option<Duration>,
-    /// How often a blocking call checks for cancellation and interrupts (default 100 ms).
+    /// How often a blocking call runs its interrupt checks (default 100 ms); the cancel token
+    /// wakes it at once.
     pub poll_slice: Duration,
     /// Longest time the engine is asked to hold one receive request; longer waits are made of
     /// several requests (default 1 s).
@@ -98,25 +99,135 @@ pub struct Event {
 }
 
 /// Cancels a client's blocking calls from another thread: they return [`Error::Interrupted`]
-/// within one `poll_slice`. Sticky until [`CancelToken::reset`].
+/// at once (a waiting call polls the token's wake-up beside its socket; where there is none,
+/// within one `poll_slice`). Sticky until [`CancelToken::reset`].
 #[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken(Arc<Cancel>);
+
+#[derive(Debug)]
+struct Cancel {
+    cancelled: AtomicBool,
+    /// A socket pair: `cancel` writes a byte, so a call polling the other end wakes up.
+    /// `None` when the pair could not be made (out of descriptors) or off Unix.
+    wake: Option<Wake>,
+}
+
+impl Default for Cancel {
+    fn default() -> Self {
+        Cancel {
+            cancelled: AtomicBool::new(false),
+            wake: Wake::new(),
+        }
+    }
+}
+
+#[cfg(unix)]
+type WakeFd = std::os::unix::io::RawFd;
+#[cfg(not(unix))]
+type WakeFd = std::convert::Infallible;
+
+#[cfg(unix)]
+#[derive(Debug)]
+struct Wake {
+    rx: std::os::unix::net::UnixStream,
+    tx: std::os::unix::net::UnixStream,
+}
+
+#[cfg(unix)]
+impl Wake {
+    fn new() -> Option<Wake> {
+        let (rx, tx) = std::os::unix::net::UnixStream::pair().ok()?;
+        rx.set_nonblocking(true).ok()?;
+        tx.set_nonblocking(true).ok()?;
+        Some(Wake { rx, tx })
+    }
+
+    fn signal(&self) {
+        use std::io::Write;
+        // A full buffer (WouldBlock) is as good: the other end is readable already.
+        let _ = (&self.tx).write(&[1]);
+    }
+
+    fn drain(&self) {
+        use std::io::Read;
+        let mut buf = [0u8; 64];
+        while matches!((&self.rx).read(&mut buf), Ok(n) if n > 0) {}
+    }
+
+    fn fd(&self) -> WakeFd {
+        use std::os::unix::io::AsRawFd;
+        self.rx.as_raw_fd()
+    }
+}
+
+#[cfg(not(unix))]
+#[derive(Debug)]
+struct Wake;
+
+#[cfg(not(unix))]
+impl Wake {
+    fn new() -> Option<Wake> {
+        None
+    }
+    fn signal(&self) {}
+    fn drain(&self) {}
+    fn fd(&self) -> WakeFd {
+        unreachable!("no wake-up off Unix")
+    }
+}
 
 impl CancelToken {
     /// Makes current and future blocking calls return `Interrupted`.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancelled.store(true, Ordering::SeqCst);
+        if let Some(wake) = &self.0.wake {
+            wake.signal();
+        }
     }
 
     /// True once cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.cancelled.load(Ordering::SeqCst)
     }
 
     /// Clears the cancellation.
     pub fn reset(&self) {
-        self.0.store(false, Ordering::SeqCst);
+        self.0.cancelled.store(false, Ordering::SeqCst);
+        if let Some(wake) = &self.0.wake {
+            wake.drain();
+        }
     }
+
+    /// What a waiting call polls beside its socket.
+    fn wake_fd(&self) -> Option<WakeFd> {
+        self.0.wake.as_ref().map(Wake::fd)
+    }
+
+    /// After a wake-up: a byte left by a `cancel` that a `reset` overtook would wake every poll.
+    fn woken(&self) {
+        if !self.is_cancelled() {
+            if let Some(wake) = &self.0.wake {
+                wake.drain();
+            }
+        }
+    }
+}
+
+/// Waits at most `ms` for `socket` to be readable or the wake-up `wake` to be signalled:
+/// (socket readable, woken).
+fn poll_in(socket: &zmq::Socket, wake: Option<WakeFd>, ms: i64) -> zmq::Result<(bool, bool)> {
+    #[cfg(unix)]
+    if let Some(fd) = wake {
+        let mut items = [
+            socket.as_poll_item(zmq::POLLIN),
+            zmq::PollItem::from_fd(fd, zmq::POLLIN),
+        ];
+        zmq::poll(&mut items, ms)?;
+        return Ok((items[0].is_readable(), items[1].is_readable()));
+    }
+    #[cfg(not(unix))]
+    let _ = wake;
+    Ok((socket.poll(zmq::POLLIN, ms)? > 0, false))
 }
 
 /// A connection to one external plugin's port on an engine.
@@ -148,6 +259,10 @@ pub struct Client {
     last_seq: Option<u64>,
     /// Highest sequence number the engine has been told about.
     acked: Option<u64>,
+    /// A `recv` was given up (interrupted, or no reply in time) before any event was handed
+    /// out: the engine may have delivered events to it, and a `recv` without `ack` would
+    /// acknowledge them, so the next one says `ack=0` (nothing processed; send them again).
+    recv_abandoned: bool,
     closed: bool,
     /// Checked by every blocking call, beside the cancel token (see `set_interrupt_check`).
     interrupt_check: Option<InterruptCheck>,
@@ -214,6 +329,7 @@ impl Client {
             socket: None,
             cancel: CancelToken::default(),
             last_seq: None,
+            recv_abandoned: false,
             acked: None,
             closed: false,
             interrupt_check: None,
@@ -432,13 +548,16 @@ impl Client {
             let Some(socket) = socket.as_ref() else {
                 return Err(Error::UnexpectedReply("no socket".into()));
             };
-            let ready = match socket.poll(zmq::POLLIN, ms) {
-                Ok(n) => n > 0,
-                Err(zmq::Error::EINTR) => false,
+            let (ready, woken) = match poll_in(socket, self.cancel.wake_fd(), ms) {
+                Ok(r) => r,
+                Err(zmq::Error::EINTR) => (false, false),
                 Err(e) => return Err(e.into()),
             };
             if ready {
                 return Ok(Some(socket.recv_multipart(0)?));
+            }
+            if woken {
+                self.cancel.woken();
             }
             if self.should_stop(interrupted) {
                 if side {
@@ -558,15 +677,19 @@ impl Client {
                     None => self.options.poll_slice,
                 };
                 let ms = (slice.as_millis() as i64).max(1);
-                let ready = match self.socket()?.poll(zmq::POLLIN, ms) {
-                    Ok(n) => n > 0,
+                let wake = self.cancel.wake_fd();
+                let (ready, woken) = match poll_in(self.socket()?, wake, ms) {
+                    Ok(r) => r,
                     // A signal arrived while waiting: not an error of the request. Whether it
                     // ends the call is for the cancel token and the interrupt checks below.
-                    Err(zmq::Error::EINTR) => false,
+                    Err(zmq::Error::EINTR) => (false, false),
                     Err(e) => return Err(e.into()),
                 };
                 if ready {
                     return Ok(self.socket()?.recv_multipart(0)?);
+                }
+                if woken {
+                    self.cancel.woken();
                 }
                 if self.should_stop(interrupted) {
                     // The request is abandoned; REQ_RELAXED lets the next one go out, and the
@@ -734,11 +857,13 @@ impl Client {
             max: max as u32,
             timeout_ms: Some(wait.as_millis() as u64),
             max_bytes,
-            ack: self.last_seq,
+            ack: self.last_seq.or(self.recv_abandoned.then_some(0)),
         };
         let frames = command.to_frames();
         let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
-        let reply = self.request(&frames, Kind::Idempotent, Some(wait), interrupted)?;
+        let reply = self
+            .request(&frames, Kind::Idempotent, Some(wait), interrupted)
+            .inspect_err(|_| self.recv_abandoned = true)?;
         let parsed = match Self::expect(reply, "events") {
             Err(Error::Protocol(e))
                 if e.code == wire::ErrorCode::BadArgument
@@ -914,13 +1039,31 @@ impl Client {
         let Some(seq) = self.last_seq else {
             return Ok(0);
         };
+        self.ack_through(seq)
+    }
+
+    /// Like [`Client::ack`], for the events up to and including `seq` only: those handed out
+    /// after it stay unacknowledged (e.g. events an application fetched ahead and has not
+    /// processed). `seq` must be at least 1 and at most [`Client::last_seq`]; one below what
+    /// was acknowledged already changes nothing. Protocol v2 only.
+    pub fn ack_through(&mut self, seq: u64) -> Result<u64> {
+        self.v2_only("ack")?;
+        if seq == 0 || self.last_seq.is_none_or(|last| seq > last) {
+            return Err(Error::InvalidArgument(format!(
+                "ack_through({seq}): {}",
+                match self.last_seq {
+                    Some(last) => format!("the last event handed out is {last}"),
+                    None => "no event was handed out yet".into(),
+                }
+            )));
+        }
         let reply =
             self.send_request(Request::Ack { seq }, Kind::Idempotent, Some(Duration::ZERO))?;
         let pending = match Self::expect(reply, "acked")? {
             Reply::Acked { pending, .. } => pending,
             other => return Err(Error::UnexpectedReply(format!("{other:?}"))),
         };
-        self.acked = Some(seq);
+        self.acked = Some(self.acked.map_or(seq, |a| a.max(seq)));
         Ok(pending)
     }
 

@@ -433,3 +433,69 @@ fn the_interrupt_check_ends_calls_that_take_no_callback() {
     assert!(matches!(c.publish(b"TypeAx"), Err(Error::Interrupted)));
     assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 }
+
+#[test]
+fn cancel_wakes_a_wait_at_once_not_after_its_poll_slice() {
+    let app = App::new(0, 0)
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0).subscribe(Filter::new("Never")))
+        .start()
+        .unwrap();
+    let port = app.external_port("ext").unwrap();
+    let slow = ClientOptions {
+        poll_slice: Duration::from_secs(5),
+        ..ClientOptions::default()
+    };
+    let mut c = Client::connect_port_with("127.0.0.1", port, slow).unwrap();
+    let token = c.cancel_token();
+    let t = std::thread::spawn(move || {
+        let r = c.next(None);
+        (r, c)
+    });
+    // The receive has reached the engine once the plugin's port counts a session.
+    let mut observer = Client::connect_port("127.0.0.1", port).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while observer.stats().unwrap().sessions < 1 {
+        assert!(
+            Instant::now() < deadline,
+            "the receive never reached the engine"
+        );
+    }
+    let cancelled_at = Instant::now();
+    token.cancel();
+    let (r, mut c) = t.join().unwrap();
+    let took = cancelled_at.elapsed();
+    assert!(matches!(r, Err(Error::Interrupted)), "{r:?}");
+    // The poll slice is 5 s: only the wake-up ends the wait this soon.
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    token.reset();
+    // A cancel that a reset overtook leaves no wake-up behind that would spin the next wait.
+    assert_eq!(c.next(Some(Duration::from_millis(50))).unwrap(), None);
+    drop(observer);
+    c.quit().unwrap();
+    app.wait().unwrap().result().unwrap();
+}
+
+#[test]
+fn ack_through_acknowledges_up_to_its_seq_only() {
+    let app = App::new(0, 0)
+        .with_plugin(producer(5, "TypeA"))
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0).subscribe(Filter::new("TypeA")))
+        .start()
+        .unwrap();
+    let mut c = Client::connect_port("127.0.0.1", app.external_port("ext").unwrap()).unwrap();
+    assert!(matches!(c.ack_through(1), Err(Error::InvalidArgument(_))));
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.len() < 5 && Instant::now() < deadline {
+        got.extend(c.next_batch(5, Some(Duration::from_secs(5))).unwrap());
+    }
+    assert_eq!(got.len(), 5);
+    assert_eq!(c.ack_through(2).unwrap(), 3);
+    assert_eq!(c.stats().unwrap().acked, 2);
+    assert_eq!(c.ack_through(1).unwrap(), 3); // below what is acknowledged: nothing changes
+    assert!(matches!(c.ack_through(0), Err(Error::InvalidArgument(_))));
+    assert!(matches!(c.ack_through(6), Err(Error::InvalidArgument(_))));
+    assert_eq!(c.ack().unwrap(), 0);
+    c.quit().unwrap();
+    app.wait().unwrap().result().unwrap();
+}

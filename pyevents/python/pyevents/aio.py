@@ -13,16 +13,17 @@ blocks and no shared thread pool is used, so any number of plugins may wait at o
 
 * Cancelling a task cancels its wait at once (the ``CancelledError`` is raised without waiting
   for the thread); the native call is interrupted with the plugin's cancel token and ends
-  within 100 ms. Events that call received anyway are kept, in order, for the next receive:
+  at once. Events that call received anyway are kept, in order, for the next receive:
   none is lost.
 * Calls from several tasks take turns, but a receive that waits gives way: a publish (or any
-  other call) made meanwhile interrupts it (within 100 ms), runs, and the receive resumes with
-  what is left of its time-out. An interrupted receive loses nothing: the engine delivers again
+  other call) made meanwhile interrupts it (at once: the cancel token wakes the native wait),
+  runs, and the receive resumes with what is left of its time-out. An interrupted receive loses nothing: the engine delivers again
   what it sent to a request the client gave up (``docs/protocol.md`` section 6.2).
 * ``async for`` fetches events 256 at a time (as the Node.js SDK's ``for await``); those not
-  handed out yet are the first that the next receive returns. Asking for more acknowledges what
-  was received before, as in :class:`pyevents.Plugin`; ``ack()`` and ``quit()`` acknowledge
-  everything received, events fetched ahead included.
+  handed out yet are the first that the next receive returns. ``ack()`` acknowledges exactly the
+  events handed out (not those fetched ahead); no receive goes to the engine (and acknowledges
+  implicitly) while events wait to be handed out. ``quit()`` acknowledges everything received,
+  events fetched ahead included: the plugin is done.
 * Ctrl-C: ``asyncio.run`` cancels the main task, which cancels the wait as above.
 """
 
@@ -95,6 +96,9 @@ class _Worker:
         self._receives: Deque[_Job] = collections.deque()
         self._running: Optional[_Job] = None
         self._token_set = False
+        #: Set when a receive got events, until the loop has handed them out (`release`): a
+        #: receive starting meanwhile would acknowledge them to the engine (its `ack=`).
+        self._hold = False
         self._alive = True
         self._stopping = False
         self._thread = threading.Thread(
@@ -130,6 +134,13 @@ class _Worker:
             self._stopping = True
             self._cond.notify()
 
+    def release(self) -> None:
+        """The events received so far are handed out: receives may go to the engine again."""
+        with self._cond:
+            if self._hold:
+                self._hold = False
+                self._cond.notify()
+
     def _interrupt(self) -> None:
         # Under the lock, while the call to interrupt runs.
         if not self._token_set:
@@ -145,7 +156,7 @@ class _Worker:
                     self._receives.popleft()
                 if self._calls:
                     job = self._calls.popleft()
-                elif self._receives:
+                elif self._receives and (not self._hold or self.plugin.closed):
                     job = self._receives.popleft()
                 elif self._stopping or self.plugin.closed:
                     self._alive = False
@@ -175,6 +186,8 @@ class _Worker:
                 ok, value = False, e
             with self._cond:
                 self._running = None
+                if job.fn is None and ok and value:
+                    self._hold = True
                 interrupted = self._token_set
                 if interrupted:
                     self.plugin.reset_cancel()
@@ -244,6 +257,8 @@ class AsyncPlugin:
         self._stash: Deque[Event] = collections.deque()
         #: Receives handed to the thread and not settled yet, oldest first (the loop's thread).
         self._waiting: Deque[Tuple[_Job, "asyncio.Future[Any]"]] = collections.deque()
+        #: The sequence number of the last event handed to the application (the loop's thread).
+        self._handed: Optional[int] = None
         self._worker = _Worker(self._plugin)
         # A plugin dropped without quit() or close() does not keep its thread.
         weakref.finalize(self, _stop_worker, self._worker)
@@ -294,6 +309,7 @@ class AsyncPlugin:
                 # the next receive's.
                 self._stash.extendleft(reversed(fut.result()))
                 self._feed()
+                self._drained()
             raise
 
     def _settler(
@@ -318,6 +334,17 @@ class AsyncPlugin:
             fut.set_result([self._stash.popleft() for _ in range(min(job.hand, len(self._stash)))])
             self._worker.cancel(job)
 
+    def _drained(self) -> None:
+        """Lets receives go to the engine again once nothing waits to be handed out."""
+        if not self._stash:
+            self._worker.release()
+
+    def _handing(self, events: List[Event]) -> List[Event]:
+        """Notes what the application is given (what `ack()` acknowledges)."""
+        if events:
+            self._handed = events[-1].seq
+        return events
+
     def _settle(self, job: _Job, fut: "asyncio.Future[Any]", ok: bool, value: Any) -> None:
         # In the loop's thread, in the order the calls ended.
         if job.fn is None:
@@ -337,6 +364,7 @@ class AsyncPlugin:
             else:
                 fut.set_result(handed)
             self._feed()
+            self._drained()
             return
         if fut.done():
             return
@@ -355,13 +383,20 @@ class AsyncPlugin:
         self, max: int, timeout: Optional[float], ahead: Optional[int] = None
     ) -> List[Event]:
         # Arguments are checked by the native call (the SDK core's rules), in the thread.
-        if self._stash and isinstance(max, int) and 1 <= max <= MAX_BATCH:
-            return [self._stash.popleft() for _ in range(min(max, len(self._stash)))]
+        if self._stash:
+            if not (isinstance(max, int) and 1 <= max <= MAX_BATCH):
+                # The native call's error, not a receive: none goes to the engine while events
+                # wait to be handed out (it raises before sending anything).
+                plugin = self._plugin
+                await self._call(lambda: plugin.next_batch(max, timeout))
+            events = [self._stash.popleft() for _ in range(min(max, len(self._stash)))]
+            self._drained()
+            return self._handing(events)
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         job = _Job(None, self._settler(loop, fut), ahead or max, max, timeout)
-        events: List[Event] = await self._await(job, fut)
-        return events
+        events = await self._await(job, fut)
+        return self._handing(events)
 
     async def next_event(self, timeout: Optional[float] = None) -> Event:
         """The next event, waiting at most ``timeout`` seconds (``None``: until one comes).
@@ -386,7 +421,9 @@ class AsyncPlugin:
         """The next event, waiting as long as it takes; the iteration ends once the plugin
         has quit or was closed."""
         if self._stash:
-            return self._stash.popleft()
+            event = self._stash.popleft()
+            self._drained()
+            return self._handing([event])[0]
         try:
             # Fetched _AHEAD at a time; the others wait in the stash for the next ones.
             events = await self._receive(1, None, _AHEAD)
@@ -412,10 +449,25 @@ class AsyncPlugin:
                 return total
             total += await self._call(lambda: plugin.publish_many(chunk))
 
-    async def ack(self) -> int:
-        """Tells the engine every event received so far is processed; returns how many events
-        it still holds unacknowledged for this plugin."""
-        return await self._call(self._plugin.ack)
+    async def ack(self, seq: Optional[int] = None) -> int:
+        """Tells the engine every event handed out so far is processed (not those fetched
+        ahead and not handed out yet), or with ``seq`` those up to and including ``seq``;
+        returns how many events it still holds unacknowledged for this plugin."""
+        plugin = self._plugin
+        if seq is not None or plugin.protocol == 1:
+            return await self._call(lambda: plugin.ack(seq))
+        handed = self._handed
+
+        def ack() -> int:
+            # In the plugin's thread: what the client received is known there.
+            last = plugin.last_seq
+            if last is None:
+                return plugin.ack()
+            if handed is None:  # nothing handed out: acknowledge nothing
+                return plugin.stats().pending
+            return plugin.ack(min(handed, last))
+
+        return await self._call(ack)
 
     async def info(self) -> Info:
         """Who this plugin is on the engine and what the engine supports."""
