@@ -383,13 +383,19 @@ def test_no_receive_acknowledges_events_not_handed_out(engine):
 
     async def main() -> None:
         async with pyevents.AsyncPlugin(engine.port("sensor")) as plugin:
-            iterator = plugin.__aiter__()
-            first = asyncio.ensure_future(iterator.__anext__())
-            await waiting_on_the_engine(engine.port("sensor"))
-            second = asyncio.ensure_future(plugin.next_event(timeout=10))
-            await asyncio.sleep(0)  # the second receive is queued behind the first
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, publish, engine, b"TypeA1", b"TypeA2", b"TypeA3")
+
+            async def all_waiting() -> bool:
+                return (await plugin.stats()).buffered == 3
+
+            # All three wait at the engine, so the first receive fetches them in one batch
+            # (published while it waited, it could get one, two or three).
+            await poll(all_waiting, "the three events to wait at the engine")
+            iterator = plugin.__aiter__()
+            first = asyncio.ensure_future(iterator.__anext__())
+            second = asyncio.ensure_future(plugin.next_event(timeout=10))
+            await asyncio.sleep(0)  # the second receive is queued behind the first
             assert [(await first).seq, (await second).seq] == [1, 2]
             stats = await plugin.stats()
             assert (stats.delivered, stats.acked, stats.pending) == (3, 0, 3), stats
