@@ -233,7 +233,12 @@ fn the_buffer_of_a_plugin_that_does_not_ask_holds_at_most_buffer_bytes() {
     let mut got: Vec<Vec<u8>> = Vec::new();
     while got.len() < sizes.len() {
         let batch = c.next_batch(1000, Some(Duration::from_secs(20))).unwrap();
-        assert!(!batch.is_empty(), "events lost: {} of {}", got.len(), sizes.len());
+        assert!(
+            !batch.is_empty(),
+            "events lost: {} of {}",
+            got.len(),
+            sizes.len()
+        );
         got.extend(batch.into_iter().map(|e| e.data));
     }
     assert!(got == expected(&sizes), "events lost or reordered");

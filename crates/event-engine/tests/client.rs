@@ -525,7 +525,9 @@ fn owned_publish_and_receive_keep_every_byte_and_redeliver() {
     let mut got = Vec::new();
     let mut last_batch = 0;
     while got.len() < n {
-        let batch = dst.next_batch_owned(7, Some(Duration::from_secs(20))).unwrap();
+        let batch = dst
+            .next_batch_owned(7, Some(Duration::from_secs(20)))
+            .unwrap();
         assert!(!batch.is_empty(), "events lost after {}", got.len());
         last_batch = got.len();
         got.extend(batch);
@@ -541,7 +543,9 @@ fn owned_publish_and_receive_keep_every_byte_and_redeliver() {
     let mut again = Client::connect_port("127.0.0.1", app.external_port("dst").unwrap()).unwrap();
     let mut seen = last_batch;
     while seen < n {
-        let batch = again.next_batch(100, Some(Duration::from_secs(20))).unwrap();
+        let batch = again
+            .next_batch(100, Some(Duration::from_secs(20)))
+            .unwrap();
         assert!(!batch.is_empty(), "redelivery lost events after {seen}");
         for e in batch {
             assert_eq!(e.seq, seen as u64 + 1);
@@ -553,7 +557,9 @@ fn owned_publish_and_receive_keep_every_byte_and_redeliver() {
     again.ack().unwrap();
     assert_eq!(again.stats().unwrap().pending, 0);
     src.publish_owned(event(1)).unwrap();
-    let one = again.next_batch_owned(1, Some(Duration::from_secs(20))).unwrap();
+    let one = again
+        .next_batch_owned(1, Some(Duration::from_secs(20)))
+        .unwrap();
     assert_eq!((one.len(), one[0].seq), (1, n as u64 + 1));
     assert!(one.into_iter().next().map(|e| e.into_event().data) == Some(event(1)));
 }
