@@ -806,8 +806,15 @@ impl Server<'_> {
             .last_warning
             .map_or(now, |last| last + WARN_EVERY)
             .max(since + patience);
-        // A full buffer holds up the bus: say so at once (the first time in this stall).
-        if now >= due || (full && !self.stall.warned) {
+        // A full buffer of a plugin whose process is away holds up the bus: say so at once (the
+        // first time in this stall, and at most every WARN_EVERY). With a process connected, a
+        // full buffer is ordinary backpressure (a few large events fill `buffer_bytes` while
+        // the process works on the last batch): the usual patience applies.
+        let rested = self
+            .stall
+            .last_warning
+            .is_none_or(|last| now >= last + WARN_EVERY);
+        if now >= due || (full && connections == 0 && !self.stall.warned && rested) {
             let who = if connections == 0 {
                 "no process is connected to its port".to_string()
             } else {
@@ -975,7 +982,12 @@ impl Server<'_> {
                     Err(e) => return Err(EngineError::EngineExtPubSocketSendError(id, e)),
                 }
                 let can_buffer = self.buffer_has_room();
-                if !can_buffer && !self.stall.warned {
+                let now = Instant::now();
+                let rested = self
+                    .stall
+                    .last_warning
+                    .is_none_or(|last| now >= last + WARN_EVERY);
+                if !can_buffer && !self.stall.warned && rested {
                     warn!(
                         "external plugin {} (port {}): {} events buffered while waiting to \
                          publish; publishing now waits for the bus (is a consumer stuck?)",
@@ -984,6 +996,7 @@ impl Server<'_> {
                         self.buffer.len()
                     );
                     self.stall.warned = true;
+                    self.stall.last_warning = Some(now);
                 }
                 let mut items = [
                     self.push.as_poll_item(zmq::POLLOUT),
