@@ -16,11 +16,12 @@ pub struct Event {
 }
 
 impl Event {
-    /// Wraps a client event (copies its bytes into a Python `bytes`).
-    pub fn from_client(py: Python<'_>, e: event_engine_client::Event) -> Event {
+    /// Wraps an event received in its ZeroMQ message: one Python `bytes` built straight from
+    /// the message (the only copy of its bytes on this side).
+    pub fn from_owned(py: Python<'_>, e: event_engine_client::OwnedEvent) -> Event {
         Event {
             seq: e.seq,
-            data: PyBytes::new(py, &e.data).unbind(),
+            data: PyBytes::new(py, e.data()).unbind(),
             redelivered: e.redelivered,
         }
     }

@@ -91,6 +91,8 @@ pub struct Stats {
     pending: u64,
     /// Events taken off the bus and not yet delivered.
     buffered: u64,
+    /// The bytes of the buffered events together (0 from engines before 0.4).
+    buffered_bytes: u64,
     /// Events the plugin published.
     published: u64,
     /// Requests the engine answered with an error.
@@ -114,6 +116,7 @@ impl From<wire::Stats> for Stats {
             acked: s.acked,
             pending: s.pending,
             buffered: s.buffered,
+            buffered_bytes: s.buffered_bytes,
             published: s.published,
             errors: s.errors,
             sessions: s.sessions,
@@ -125,13 +128,14 @@ impl From<wire::Stats> for Stats {
 }
 
 impl Stats {
-    fn fields(&self) -> [(&'static str, u64); 11] {
+    fn fields(&self) -> [(&'static str, u64); 12] {
         [
             ("delivered", self.delivered),
             ("redelivered", self.redelivered),
             ("acked", self.acked),
             ("pending", self.pending),
             ("buffered", self.buffered),
+            ("buffered_bytes", self.buffered_bytes),
             ("published", self.published),
             ("errors", self.errors),
             ("sessions", self.sessions),

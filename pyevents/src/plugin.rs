@@ -164,8 +164,8 @@ impl Plugin {
 
     fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Event>> {
         let timeout = timeout_from_secs(timeout).map_err(|e| invalid(py, e))?;
-        let event = self.call(py, |c| c.next(timeout))?;
-        Ok(event.map(|e| Event::from_client(py, e)))
+        let mut events = self.call(py, |c| c.next_batch_owned(1, timeout))?;
+        Ok(events.pop().map(|e| Event::from_owned(py, e)))
     }
 }
 
@@ -328,10 +328,11 @@ impl Plugin {
     ) -> PyResult<Bound<'py, PyList>> {
         let timeout = timeout_from_secs(timeout).map_err(|e| invalid(py, e))?;
         let max = usize::try_from(max).unwrap_or(0);
-        let events = self.call(py, |c| c.next_batch(max, timeout))?;
+        // Each event's bytes go from its ZeroMQ message into its Python `bytes` once.
+        let events = self.call(py, |c| c.next_batch_owned(max, timeout))?;
         let objects = events
             .into_iter()
-            .map(|e| Bound::new(py, Event::from_client(py, e)))
+            .map(|e| Bound::new(py, Event::from_owned(py, e)))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, objects)
     }
@@ -343,8 +344,8 @@ impl Plugin {
     /// The next event, waiting as long as it takes. The iteration ends when the plugin has quit
     /// or `cancel()` was called.
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Event>> {
-        match self.run(py, |c| c.next(None)) {
-            Ok(event) => Ok(event.map(|e| Event::from_client(py, e))),
+        match self.run(py, |c| c.next_batch_owned(1, None)) {
+            Ok(mut events) => Ok(events.pop().map(|e| Event::from_owned(py, e))),
             Err(Failure::Client(Error::Closed)) => Ok(None),
             Err(Failure::Client(Error::Interrupted)) if self.cancel.is_cancelled() => Ok(None),
             Err(e) => Err(e.into_py(py)),

@@ -288,7 +288,7 @@ pub extern "C" fn ee_client_next(
     guard(|| {
         let slot = out_handle(event, "event")?;
         let c = handle(client, "client")?;
-        if let Some(e) = c.lock().next(timeout_arg(timeout_ms))? {
+        if let Some(e) = c.lock().next_batch_owned(1, timeout_arg(timeout_ms))?.pop() {
             *slot = into_handle(ee_event_t::from(e));
         }
         Ok(())
@@ -309,7 +309,8 @@ pub extern "C" fn ee_client_next_batch(
     guard(|| {
         let slot = out_handle(batch, "batch")?;
         let c = handle(client, "client")?;
-        let events = c.lock().next_batch(max, timeout_arg(timeout_ms))?;
+        // The events stay in the messages they arrived in: C reads them there (no copy).
+        let events = c.lock().next_batch_owned(max, timeout_arg(timeout_ms))?;
         *slot = into_handle(ee_batch_t {
             events: events.into_iter().map(ee_event_t::from).collect(),
         });

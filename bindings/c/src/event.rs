@@ -24,19 +24,36 @@ impl ee_bytes_t {
 /// One event received from the engine: its bytes (filter first), its sequence number and whether
 /// it was delivered before. Made by `ee_client_next` or `ee_plugin_ctx_recv`, released by
 /// `ee_event_free`; the events of an `ee_batch_t` belong to the batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct ee_event_t {
     pub(crate) seq: u64,
-    pub(crate) data: Vec<u8>,
+    pub(crate) data: EventData,
     pub(crate) redelivered: bool,
 }
 
-impl From<event_engine_client::Event> for ee_event_t {
-    fn from(e: event_engine_client::Event) -> Self {
+/// Where an event's bytes are: in a buffer of their own, or still in the ZeroMQ message they
+/// arrived in (events from the engine: handed to C without a copy).
+#[derive(Debug)]
+pub(crate) enum EventData {
+    Bytes(Vec<u8>),
+    Received(event_engine_client::OwnedEvent),
+}
+
+impl EventData {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            EventData::Bytes(b) => b,
+            EventData::Received(e) => e.data(),
+        }
+    }
+}
+
+impl From<event_engine_client::OwnedEvent> for ee_event_t {
+    fn from(e: event_engine_client::OwnedEvent) -> Self {
         ee_event_t {
             seq: e.seq,
-            data: e.data,
             redelivered: e.redelivered,
+            data: EventData::Received(e),
         }
     }
 }
@@ -59,8 +76,9 @@ pub extern "C" fn ee_event_data(
     guard(|| {
         let e = handle(event, "event")?;
         let (data, len) = (out(data, "data")?, out(len, "len")?);
-        *data = e.data.as_ptr();
-        *len = e.data.len();
+        let bytes = e.data.bytes();
+        *data = bytes.as_ptr();
+        *len = bytes.len();
         Ok(())
     })
 }

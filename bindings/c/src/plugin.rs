@@ -150,7 +150,7 @@ pub extern "C" fn ee_plugin_ctx_recv(
         ctx.received += 1;
         *slot = into_handle(ee_event_t {
             seq: ctx.received,
-            data,
+            data: crate::event::EventData::Bytes(data),
             redelivered: false,
         });
         Ok(())

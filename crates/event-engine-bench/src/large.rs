@@ -1,8 +1,8 @@
 //! Large events (1 KB to 16 MB): the engine beside raw ZeroMQ doing the same work.
 //!
 //! - internal: producer -> engine -> consumer (inproc) beside raw PUB -> XSUB/XPUB proxy -> SUB;
-//! - external: a Rust client publishing (`publish_batch`) -> engine -> a client receiving
-//!   (`next_batch`, default byte budget) beside one raw TCP PUB -> SUB hop over loopback.
+//! - external: a Rust client publishing (`publish_batch_owned`) -> engine -> a client receiving
+//!   (`next_batch_owned`, default byte budget) beside one raw TCP PUB -> SUB hop over loopback.
 //!
 //! Peak RSS: the engine runs in this process, so each run first resets the process's peak
 //! (`/proc/self/clear_refs` 5) and reads `VmHWM` after it. The figure is the whole process
@@ -162,7 +162,8 @@ fn batch_of(size: usize) -> u64 {
     ((4 << 20) / size.max(1)).clamp(1, 1000) as u64
 }
 
-/// The engine, external: client `publish_batch` -> engine -> client `next_batch` (TCP).
+/// The engine, external: client `publish_batch_owned` -> engine -> client `next_batch_owned`
+/// (TCP; the events' buffers move into their messages, and the received ones stay in theirs).
 pub fn engine_external(n: u64, size: usize) -> Run {
     measured(|| {
         let app = App::new(0, 0)
@@ -186,13 +187,13 @@ pub fn engine_external(n: u64, size: usize) -> Run {
             r.store(true, Ordering::SeqCst);
             while got < n {
                 let batch = rx
-                    .next_batch(1000, Some(Duration::from_secs(20)))
-                    .expect("next_batch");
+                    .next_batch_owned(1000, Some(Duration::from_secs(20)))
+                    .expect("next_batch_owned");
                 if batch.is_empty() {
                     break;
                 }
                 for e in &batch {
-                    if e.data.len() != size || seq_of(&e.data) != got {
+                    if e.data().len() != size || seq_of(e.data()) != got {
                         bad += 1;
                     }
                     got += 1;
@@ -213,7 +214,7 @@ pub fn engine_external(n: u64, size: usize) -> Run {
         while sent < n {
             let k = batch.min(n - sent);
             let events: Vec<Vec<u8>> = (sent..sent + k).map(|i| event(i, size)).collect();
-            sent += tx.publish_batch(&events).expect("publish") as u64;
+            sent += tx.publish_batch_owned(events).expect("publish") as u64;
         }
         tx.quit().expect("quit");
         let (end, got, bad) = receiver.join().expect("receiver");

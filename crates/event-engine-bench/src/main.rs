@@ -309,7 +309,7 @@ fn large_table(args: &[String], smoke: bool, reps: usize) {
         );
         let base = line("raw TCP PUB -> SUB (loopback)", med(rt), None);
         line(
-            "event-engine external: client publish_batch -> engine -> client next_batch",
+            "event-engine external: client publish_batch_owned -> engine -> client next_batch_owned",
             med(et),
             Some(base),
         );

@@ -98,6 +98,68 @@ pub struct Event {
     pub redelivered: bool,
 }
 
+/// An event received from the engine that owns the ZeroMQ message it arrived in
+/// ([`Client::next_batch_owned`]): its bytes are not copied out of that message
+/// ([`OwnedEvent::data`] borrows them). For large events (images) this saves a copy of each.
+#[derive(Debug)]
+pub struct OwnedEvent {
+    /// Its sequence number for this plugin (1, 2, ...); the same on every redelivery.
+    pub seq: u64,
+    /// True when the engine had delivered it before (to a client that died or lost the reply).
+    pub redelivered: bool,
+    message: zmq::Message,
+}
+
+impl OwnedEvent {
+    /// The event's bytes (its filter first), in the message they arrived in.
+    pub fn data(&self) -> &[u8] {
+        &self.message
+    }
+
+    /// The message that holds the event's bytes.
+    pub fn into_message(self) -> zmq::Message {
+        self.message
+    }
+
+    /// The event with its bytes copied into a `Vec<u8>` ([`Event`]).
+    pub fn into_event(self) -> Event {
+        Event {
+            seq: self.seq,
+            data: self.message.to_vec(),
+            redelivered: self.redelivered,
+        }
+    }
+}
+
+impl From<Event> for OwnedEvent {
+    /// Moves the event's bytes into a message (no copy).
+    fn from(e: Event) -> OwnedEvent {
+        OwnedEvent {
+            seq: e.seq,
+            redelivered: e.redelivered,
+            message: zmq::Message::from(e.data),
+        }
+    }
+}
+
+/// Receives every frame of one message, each as the `zmq::Message` it arrived in (no copy,
+/// unlike `Socket::recv_multipart`).
+fn recv_messages(socket: &zmq::Socket) -> zmq::Result<Vec<zmq::Message>> {
+    let mut frames = Vec::new();
+    loop {
+        let m = socket.recv_msg(0)?;
+        let more = m.get_more();
+        frames.push(m);
+        if !more {
+            return Ok(frames);
+        }
+    }
+}
+
+fn to_vecs(frames: Vec<zmq::Message>) -> Vec<Vec<u8>> {
+    frames.into_iter().map(|m| m.to_vec()).collect()
+}
+
 /// Cancels a client's blocking calls from another thread: they return [`Error::Interrupted`]
 /// at once (a waiting call polls the token's wake-up beside its socket; where there is none,
 /// within one `poll_slice`). Sticky until [`CancelToken::reset`].
@@ -656,6 +718,24 @@ impl Client {
         engine_wait: Option<Duration>,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Vec<u8>>> {
+        self.request_with(
+            &mut |socket| socket.send_multipart(frames, 0),
+            kind,
+            engine_wait,
+            interrupted,
+        )
+        .map(to_vecs)
+    }
+
+    /// [`Client::request`] that sends with `send` (once per attempt) and keeps the reply's
+    /// frames as the messages they arrived in.
+    fn request_with(
+        &mut self,
+        send: &mut dyn FnMut(&zmq::Socket) -> zmq::Result<()>,
+        kind: Kind,
+        engine_wait: Option<Duration>,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<zmq::Message>> {
         if self.closed {
             return Err(Error::Closed);
         }
@@ -667,7 +747,7 @@ impl Client {
         self.refused = None;
         let mut backoff = self.options.reconnect_backoff;
         for attempt in 1..=attempts {
-            self.socket()?.send_multipart(frames, 0)?;
+            send(self.socket()?)?;
             let deadline = engine_wait.map(|w| Instant::now() + w + self.options.reply_timeout);
             loop {
                 let slice = match deadline {
@@ -686,7 +766,7 @@ impl Client {
                     Err(e) => return Err(e.into()),
                 };
                 if ready {
-                    return Ok(self.socket()?.recv_multipart(0)?);
+                    return Ok(recv_messages(self.socket()?)?);
                 }
                 if woken {
                     self.cancel.woken();
@@ -819,10 +899,33 @@ impl Client {
         timeout: Option<Duration>,
         interrupted: &mut dyn FnMut() -> bool,
     ) -> Result<Vec<Event>> {
+        let events = self.next_batch_owned_interruptible(max, timeout, interrupted)?;
+        Ok(events.into_iter().map(OwnedEvent::into_event).collect())
+    }
+
+    /// Like [`Client::next_batch`], but each event keeps the ZeroMQ message it arrived in: its
+    /// bytes are not copied again ([`OwnedEvent::data`] borrows them). Same rules otherwise.
+    pub fn next_batch_owned(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<OwnedEvent>> {
+        self.next_batch_owned_interruptible(max, timeout, &mut || false)
+    }
+
+    /// Like [`Client::next_batch_owned`], calling `interrupted` at least every `poll_slice`; when
+    /// it returns true the call ends with [`Error::Interrupted`].
+    pub fn next_batch_owned_interruptible(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+        interrupted: &mut dyn FnMut() -> bool,
+    ) -> Result<Vec<OwnedEvent>> {
         crate::options::batch_max(max as f64)?;
         if self.options.protocol == Protocol::V1 {
             // v1 has no batches: one event per round trip.
-            return Ok(self.v1_next(timeout, interrupted)?.into_iter().collect());
+            let event = self.v1_next(timeout, interrupted)?;
+            return Ok(event.into_iter().map(OwnedEvent::from).collect());
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
@@ -851,7 +954,7 @@ impl Client {
         max: usize,
         wait: Duration,
         interrupted: &mut dyn FnMut() -> bool,
-    ) -> Result<Vec<Event>> {
+    ) -> Result<Vec<OwnedEvent>> {
         let max_bytes = (!self.no_byte_budget).then_some(self.options.max_batch_bytes);
         let command = Request::Recv {
             max: max as u32,
@@ -861,10 +964,24 @@ impl Client {
         };
         let frames = command.to_frames();
         let frames: Vec<&[u8]> = frames.iter().map(|f| f.as_ref()).collect();
-        let reply = self
-            .request(&frames, Kind::Idempotent, Some(wait), interrupted)
+        let mut reply = self
+            .request_with(
+                &mut |socket| socket.send_multipart(&frames, 0),
+                Kind::Idempotent,
+                Some(wait),
+                interrupted,
+            )
             .inspect_err(|_| self.recv_abandoned = true)?;
-        let parsed = match Self::expect(reply, "events") {
+        // The reply is parsed with its first frame (the header, or a status) and empty stand-ins
+        // for the events, which stay in their messages.
+        let mut messages = reply.split_off(reply.len().min(1));
+        let head: Vec<Vec<u8>> = reply
+            .first()
+            .map(|m| m.to_vec())
+            .into_iter()
+            .chain(messages.iter().map(|_| Vec::new()))
+            .collect();
+        let parsed = match Self::expect(head, "events") {
             Err(Error::Protocol(e))
                 if e.code == wire::ErrorCode::BadArgument
                     && max_bytes.is_some()
@@ -903,22 +1020,22 @@ impl Client {
                 seq,
                 redelivered,
                 events,
-            }) => (seq, redelivered as usize, events),
+            }) => (seq, redelivered as usize, events.len()),
             Ok(other) => return Err(Error::UnexpectedReply(format!("{other:?}"))),
             Err(e) => return Err(e),
         };
-        let received = events;
-        let mut events = Vec::with_capacity(received.len());
-        for (i, data) in received.into_iter().enumerate() {
+        messages.truncate(events);
+        let mut events = Vec::with_capacity(messages.len());
+        for (i, message) in messages.into_iter().enumerate() {
             let event_seq = seq + i as u64;
             // Already handed to the application (another client took the window over and gave
             // it back): never hand out a number twice from one client.
             if self.last_seq.is_some_and(|last| event_seq <= last) {
                 continue;
             }
-            events.push(Event {
+            events.push(OwnedEvent {
                 seq: event_seq,
-                data,
+                message,
                 redelivered: i < redelivered,
             });
         }
@@ -978,6 +1095,83 @@ impl Client {
             start = end;
         }
         Ok(published)
+    }
+
+    /// Like [`Client::publish_batch`], but takes the events' buffers: each `Vec<u8>` becomes
+    /// the ZeroMQ message that is sent, without a copy (`publish_batch` copies each event into
+    /// its message). Same rules and splitting otherwise.
+    pub fn publish_batch_owned<I>(&mut self, events: I) -> Result<usize>
+    where
+        I: IntoIterator<Item = Vec<u8>>,
+    {
+        let mut events: Vec<Vec<u8>> = events.into_iter().collect();
+        if events.is_empty() {
+            return Ok(0);
+        }
+        if events.len() > wire::MAX_BATCH as usize {
+            return Err(Error::InvalidArgument(format!(
+                "at most {} events per batch (got {})",
+                wire::MAX_BATCH,
+                events.len()
+            )));
+        }
+        if let Some(i) = events.iter().position(Vec::is_empty) {
+            return Err(Error::InvalidArgument(format!(
+                "event {} of the batch is empty",
+                i + 1
+            )));
+        }
+        if self.options.protocol == Protocol::V1 {
+            return self.v1_publish(&events);
+        }
+        let mut published = 0;
+        let limit = self.max_request_bytes;
+        while !events.is_empty() {
+            let mut end = 1;
+            let mut bytes = wire::PUBLISH_COMMAND.len() + events[0].len();
+            while end < events.len() && bytes.saturating_add(events[end].len()) <= limit {
+                bytes += events[end].len();
+                end += 1;
+            }
+            let rest = events.split_off(end);
+            published += self.publish_request_owned(std::mem::replace(&mut events, rest))?;
+        }
+        Ok(published)
+    }
+
+    /// Publishes one event, taking its buffer (no copy; see [`Client::publish_batch_owned`]).
+    pub fn publish_owned(&mut self, event: Vec<u8>) -> Result<()> {
+        self.publish_batch_owned([event]).map(|_| ())
+    }
+
+    /// One `publish` request of `events`, each moved into its message.
+    fn publish_request_owned(&mut self, events: Vec<Vec<u8>>) -> Result<usize> {
+        let n = events.len();
+        let mut frames = Some(
+            std::iter::once(zmq::Message::from(wire::PUBLISH_COMMAND))
+                .chain(events.into_iter().map(zmq::Message::from))
+                .collect::<Vec<_>>(),
+        );
+        // A publish is sent once (`Kind::Once`): the messages go with the first attempt.
+        let reply = self.request_with(
+            &mut |socket| match frames.take() {
+                Some(frames) => socket.send_multipart(frames, 0),
+                None => Err(zmq::Error::EINVAL),
+            },
+            Kind::Once,
+            self.options.publish_timeout,
+            &mut || false,
+        )?;
+        let count = match Self::expect(to_vecs(reply), "published")? {
+            Reply::Published { count } => count as usize,
+            other => return Err(Error::UnexpectedReply(format!("{other:?}"))),
+        };
+        if count != n {
+            return Err(Error::UnexpectedReply(format!(
+                "published {count} of {n} events"
+            )));
+        }
+        Ok(count)
     }
 
     /// One `publish` request of `events`.

@@ -52,7 +52,8 @@ pub use event_engine_protocol as wire;
 
 pub use batch::PublishError;
 pub use client::{
-    CancelToken, Client, ClientOptions, Event, InterruptCheck, Protocol, DEFAULT_MAX_BATCH_BYTES,
+    CancelToken, Client, ClientOptions, Event, InterruptCheck, OwnedEvent, Protocol,
+    DEFAULT_MAX_BATCH_BYTES,
 };
 pub use error::{Error, ErrorKind, Refusal, Result};
 pub use launch::LaunchEnv;

@@ -74,8 +74,13 @@ pub struct Stats {
     /// Events delivered and not yet acknowledged (held for redelivery).
     pub pending: u64,
     /// Events taken off the bus and not yet delivered: they wait for the plugin's process to ask
-    /// (at most the engine's `buffer_limit`; when full, the bus waits for this plugin).
+    /// (at most the engine's `buffer_limit`, and `buffer_bytes` bytes; when full, the bus waits
+    /// for this plugin).
     pub buffered: u64,
+    /// The bytes of the `buffered` events together (at most the engine's `buffer_bytes`, plus
+    /// the one event that crossed it). Absent from the stats of engines before 0.4 (read as 0).
+    #[serde(default)]
+    pub buffered_bytes: u64,
     /// Events published by the plugin.
     pub published: u64,
     /// Requests answered with an error.

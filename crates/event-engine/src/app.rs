@@ -334,6 +334,7 @@ impl App {
                 counters: Arc::clone(&plugin_counters),
                 max_pending: config.max_pending,
                 buffer_limit: config.buffer_limit,
+                buffer_bytes: config.buffer_bytes,
                 port: bound,
                 limits: RequestLimits::of(&config),
                 endpoint: Some(listener_endpoint),

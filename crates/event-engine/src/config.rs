@@ -77,8 +77,10 @@ pub struct EngineConfig {
     /// full (its own buffer; see `docs/architecture.md`): when that buffer is full, the
     /// publishers of events for that plugin wait, and nobody else. Lower it when events are large.
     pub buffer_limit: usize,
-    /// Most bytes the forwarder holds for one plugin whose queue is full (an empty buffer still
-    /// takes one event of any size).
+    /// Most bytes held aside for one plugin: by the forwarder for a plugin whose queue is full,
+    /// and by each external plugin's engine thread for its process (`buffered_bytes` in its
+    /// stats). An empty buffer still takes one event of any size, so a buffer holds at most this
+    /// plus one event.
     pub buffer_bytes: usize,
     /// Largest event, in bytes (all frames together), accepted from a network client: larger
     /// ones get an error reply (protocol v1/v2) or are dropped and counted (TCP publish port).

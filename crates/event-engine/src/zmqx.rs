@@ -383,13 +383,40 @@ pub(crate) struct Frame {
 unsafe impl Send for Frame {}
 
 impl Frame {
-    fn empty() -> Frame {
+    /// An empty frame (no bytes).
+    pub(crate) fn empty() -> Frame {
         let mut f = Frame {
             msg: zmq_sys::zmq_msg_t { __: [0; 64] },
         };
         // SAFETY: initialises the message we own; zmq_msg_init cannot fail.
         unsafe { zmq_sys::zmq_msg_init(&mut f.msg) };
         f
+    }
+
+    /// A new frame holding a copy of `bytes`.
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Result<Frame, zmq::Error> {
+        let mut f = Frame::empty();
+        // SAFETY: `f.msg` is initialised and ours; zmq_msg_init_size re-initialises it with room
+        // for `bytes.len()` bytes, which are then written within that room.
+        unsafe {
+            zmq_sys::zmq_msg_close(&mut f.msg);
+            if zmq_sys::zmq_msg_init_size(&mut f.msg, bytes.len()) == -1 {
+                let e = last_error();
+                zmq_sys::zmq_msg_init(&mut f.msg);
+                return Err(e);
+            }
+            if !bytes.is_empty() {
+                let data = zmq_sys::zmq_msg_data(&mut f.msg) as *mut u8;
+                std::ptr::copy_nonoverlapping(bytes.as_ptr(), data, bytes.len());
+            }
+        }
+        Ok(f)
+    }
+
+    /// How many bytes the frame has.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: reads the message we own.
+        unsafe { zmq_sys::zmq_msg_size(&self.msg) }
     }
 
     /// The next frame from `socket`, or `None` when `flags` has DONTWAIT and none is there.
@@ -465,6 +492,12 @@ impl Frame {
             return Err(last_error());
         }
         Ok(f)
+    }
+}
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        self.data()
     }
 }
 

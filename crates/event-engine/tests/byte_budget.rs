@@ -189,3 +189,62 @@ fn the_client_never_gets_a_batch_over_its_budget() {
     c.quit().unwrap();
     drop(app);
 }
+
+/// The buffer of an external plugin whose process does not ask is bounded by `buffer_bytes`
+/// (plus the one event that crosses it), whatever `buffer_limit` says; `buffered_bytes` in the
+/// stats says how much it holds; once the process asks, nothing is lost or reordered.
+#[test]
+fn the_buffer_of_a_plugin_that_does_not_ask_holds_at_most_buffer_bytes() {
+    const SIZE: usize = 1_000_000;
+    const LIMIT: usize = 4 * MIB;
+    let sizes = vec![SIZE; 40];
+    let config = event_engine::EngineConfig {
+        buffer_bytes: LIMIT,
+        high_water_mark: 2,
+        ..event_engine::EngineConfig::new(0, 0)
+    };
+    let app = App::with_config(config)
+        .with_plugin(producer(sizes.clone()))
+        .with_external_plugin(ExternalPluginSpec::new("ext", 0).subscribe(Filter::new("TypeA")))
+        .start()
+        .unwrap();
+    let port = app.external_port("ext").unwrap();
+    // Nobody asks: the buffer fills up to its byte bound and then takes nothing more.
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let full = loop {
+        let s = app.stats().external_plugins[0].clone();
+        if s.buffered_bytes >= LIMIT as u64 {
+            break s;
+        }
+        assert!(std::time::Instant::now() < until, "never full: {s:?}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // 5 events: 4 of them are under 4 MiB, the fifth crosses it.
+    assert_eq!((full.buffered, full.buffered_bytes), (5, 5 * SIZE as u64));
+    assert!(full.buffered < sizes.len() as u64);
+
+    let mut c = Client::connect_port("127.0.0.1", port).unwrap();
+    let stats = c.stats().unwrap();
+    assert_eq!(
+        (stats.buffered, stats.buffered_bytes),
+        (5, 5 * SIZE as u64),
+        "the stats reply says the same"
+    );
+    let mut got: Vec<Vec<u8>> = Vec::new();
+    while got.len() < sizes.len() {
+        let batch = c.next_batch(1000, Some(Duration::from_secs(20))).unwrap();
+        assert!(
+            !batch.is_empty(),
+            "events lost: {} of {}",
+            got.len(),
+            sizes.len()
+        );
+        got.extend(batch.into_iter().map(|e| e.data));
+    }
+    assert!(got == expected(&sizes), "events lost or reordered");
+    c.ack().unwrap();
+    let after = c.stats().unwrap();
+    assert_eq!((after.buffered, after.buffered_bytes), (0, 0));
+    drop(c);
+    drop(app);
+}

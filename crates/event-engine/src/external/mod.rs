@@ -8,9 +8,16 @@
 //! events again), and a request can wait for events while other requests are answered.
 //!
 //! The thread takes its plugin's events off the bus as they come, whether or not a request
-//! waits, into a buffer of at most `buffer_limit` events: a process that is not connected (or not
+//! waits, into a buffer of at most `buffer_limit` events and `buffer_bytes` bytes (plus the one
+//! event that crosses that bound): a process that is not connected (or not
 //! reading) holds up the bus only once that buffer is full, and the thread says so (a warning
 //! naming the plugin, its port, how many events wait and whether a process is connected).
+//!
+//! An event's bytes are not copied here: a published event goes to the bus as the `zmq_msg_t`
+//! it was read in (events under [`MOVE_AT_LEAST`] bytes are copied, see there), and an event
+//! off the bus stays the `zmq_msg_t` it arrived in, in the buffer and the delivery window; a
+//! reply sends a shared copy of it (`zmq_msg_copy`, a reference count), so that the window keeps
+//! it for redelivery.
 
 mod window;
 
@@ -44,6 +51,7 @@ pub(crate) struct Counters {
     acked: AtomicU64,
     pending: AtomicU64,
     buffered: AtomicU64,
+    buffered_bytes: AtomicU64,
     published: AtomicU64,
     errors: AtomicU64,
     sessions: AtomicU64,
@@ -67,6 +75,7 @@ impl Counters {
             acked: get(&self.acked),
             pending: get(&self.pending),
             buffered: get(&self.buffered),
+            buffered_bytes: get(&self.buffered_bytes),
             published: get(&self.published),
             errors: get(&self.errors),
             sessions: get(&self.sessions),
@@ -88,6 +97,8 @@ pub(crate) struct Served {
     pub counters: Arc<Counters>,
     pub max_pending: usize,
     pub buffer_limit: usize,
+    /// Most bytes of events in the buffer (`EngineConfig::buffer_bytes`).
+    pub buffer_bytes: usize,
     /// The bound TCP port, for messages.
     pub port: u16,
     pub limits: RequestLimits,
@@ -123,6 +134,12 @@ const SESSIONS_REMEMBERED: usize = 65_536;
 const ENVELOPE_FRAMES: usize = 4;
 /// How often the thread looks at its port's accept failures while it would otherwise sleep.
 const GUARD_EVERY_MS: i64 = 500;
+/// Published events of at least this many bytes go to the bus as the message they were read in;
+/// smaller ones are copied into a message of their own. ZeroMQ reads small frames from TCP into
+/// one shared 8 KiB buffer (`ZMQ_IN_BATCH_SIZE`) and hands them out as references into it: one
+/// such event held for long (in a buffer or a window) would keep the whole 8 KiB alive. Larger
+/// frames get a buffer of their own, which moving costs nothing.
+const MOVE_AT_LEAST: usize = 8192;
 
 impl Served {
     /// `info` with the default settings of `EngineConfig` (for a plugin's own `start`).
@@ -133,6 +150,7 @@ impl Served {
             counters: Arc::default(),
             max_pending: config.max_pending,
             buffer_limit: config.buffer_limit,
+            buffer_bytes: config.buffer_bytes,
             port: 0,
             limits: RequestLimits::of(&config),
             endpoint: None,
@@ -170,6 +188,7 @@ pub(crate) fn serve(
         counters,
         max_pending,
         buffer_limit,
+        buffer_bytes,
         port,
         limits,
         endpoint,
@@ -208,8 +227,9 @@ pub(crate) fn serve(
         sub,
         router,
         window: Window::new(max_pending),
-        buffer: VecDeque::new(),
+        buffer: Buffer::default(),
         buffer_limit,
+        buffer_bytes,
         port,
         waiting: None,
         counters,
@@ -245,10 +265,12 @@ struct Server<'a> {
     push: zmq::Socket,
     sub: zmq::Socket,
     router: zmq::Socket,
-    window: Window,
-    /// Events taken off the bus and not yet delivered, oldest first, at most `buffer_limit`.
-    buffer: VecDeque<Vec<u8>>,
+    window: Window<Frame>,
+    /// Events taken off the bus and not yet delivered, oldest first, at most `buffer_limit`
+    /// events and `buffer_bytes` bytes (an empty buffer takes one event of any size).
+    buffer: Buffer,
     buffer_limit: usize,
+    buffer_bytes: usize,
     port: u16,
     waiting: Option<Waiting>,
     counters: Arc<Counters>,
@@ -265,10 +287,49 @@ struct Server<'a> {
     warned_dropping: bool,
 }
 
+/// Events taken off the bus, and their bytes together.
+#[derive(Default)]
+struct Buffer {
+    events: VecDeque<Frame>,
+    bytes: usize,
+}
+
+impl Buffer {
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    fn push_back(&mut self, e: Frame) {
+        self.bytes += e.len();
+        self.events.push_back(e);
+    }
+
+    fn push_front(&mut self, e: Frame) {
+        self.bytes += e.len();
+        self.events.push_front(e);
+    }
+
+    fn pop_front(&mut self) -> Option<Frame> {
+        let e = self.events.pop_front()?;
+        self.bytes -= e.len();
+        Some(e)
+    }
+}
+
+/// One frame of a reply: bytes to copy (status lines, headers) or an event's message.
+enum Body<'b> {
+    Bytes(&'b [u8]),
+    Frame(Frame),
+}
+
 /// One request as read from the ROUTER socket.
 enum Incoming {
-    /// Its frames (routing envelope first).
-    Request(Vec<Vec<u8>>),
+    /// Its frames (routing envelope first), as read.
+    Request(Vec<Frame>),
     /// Over a limit: only the envelope is kept, and the reason.
     TooLarge(Vec<Vec<u8>>, String),
     /// From a dropped connection: ignored.
@@ -284,8 +345,17 @@ impl Server<'_> {
         EngineError::EngineExtSocketRcvError(self.id(), e)
     }
 
+    fn pub_err(&self, e: zmq::Error) -> EngineError {
+        EngineError::EngineExtPubSocketSendError(self.id(), e)
+    }
+
     fn snd_err(&self, e: zmq::Error) -> EngineError {
         EngineError::EngineExtSocketSendError(self.id(), e)
+    }
+
+    /// True while the buffer takes more events off the bus.
+    fn buffer_has_room(&self) -> bool {
+        self.buffer.len() < self.buffer_limit && self.buffer.bytes < self.buffer_bytes
     }
 
     fn run(&mut self) -> Result<(), EngineError> {
@@ -312,7 +382,7 @@ impl Server<'_> {
                     timeout.min(every)
                 };
             }
-            let want_events = self.buffer.len() < self.buffer_limit;
+            let want_events = self.buffer_has_room();
             let readable = {
                 let mut items = [
                     self.router.as_poll_item(zmq::POLLIN),
@@ -362,10 +432,9 @@ impl Server<'_> {
         let Some(first) = Frame::recv(&mut self.router, zmq::DONTWAIT).map_err(err)? else {
             return Ok(None);
         };
-        let session = first.data().to_vec();
         let mut fd = first.source_fd();
-        let mut frames = vec![session];
         let mut more = first.more();
+        let mut frames = vec![first];
         let (mut count, mut bytes) = (0usize, 0usize);
         let mut over: Option<String> = None;
         // The routing envelope (a REQ_CORRELATE request id, the empty delimiter) is not part of
@@ -382,9 +451,9 @@ impl Server<'_> {
                 fd = f.source_fd();
             }
             if in_envelope && envelope < ENVELOPE_FRAMES {
-                frames.push(f.data().to_vec());
-                envelope += 1;
                 in_envelope = !f.data().is_empty();
+                frames.push(f);
+                envelope += 1;
                 continue;
             }
             in_envelope = false;
@@ -404,23 +473,26 @@ impl Server<'_> {
                     limits.max_request_bytes
                 ));
             } else {
-                frames.push(f.data().to_vec());
+                frames.push(f);
             }
         }
-        if self.dropped.contains(&frames[0]) {
+        if self.dropped.contains(frames[0].data()) {
             return Ok(Some(Incoming::Ignored));
         }
         if fd >= 0 {
             if self.fds.len() >= SESSIONS_REMEMBERED {
                 self.fds.clear();
             }
-            self.fds.insert(frames[0].clone(), fd);
+            self.fds.insert(frames[0].data().to_vec(), fd);
         }
         Ok(Some(match over {
             None => Incoming::Request(frames),
             Some(why) => {
-                frames.truncate(envelope);
-                Incoming::TooLarge(frames, why)
+                let envelope = frames[..envelope.min(frames.len())]
+                    .iter()
+                    .map(|f| f.data().to_vec())
+                    .collect();
+                Incoming::TooLarge(envelope, why)
             }
         }))
     }
@@ -456,11 +528,7 @@ impl Server<'_> {
     }
 
     /// Sends `envelope` then `body`; false when the client is gone (nothing was delivered).
-    fn send<'b>(
-        &self,
-        envelope: &[Vec<u8>],
-        body: impl IntoIterator<Item = &'b [u8]>,
-    ) -> Result<bool, EngineError> {
+    fn send(&mut self, envelope: &[Vec<u8>], body: Vec<Body<'_>>) -> Result<bool, EngineError> {
         let mut body = body.into_iter().peekable();
         // Never blocks: a reply that does not fit means the client has a full queue of unread
         // replies; its connection is dropped (see `drop_pending`).
@@ -485,41 +553,50 @@ impl Server<'_> {
             } else {
                 zmq::DONTWAIT
             };
-            self.router
-                .send(frame, flags)
-                .map_err(|e| self.snd_err(e))?;
+            let sent = match frame {
+                Body::Bytes(bytes) => self.router.send(bytes, flags).map(|()| true),
+                // On success libzmq takes the message (a share of the window's): no copy.
+                Body::Frame(mut f) => f.send(&mut self.router, flags),
+            };
+            match sent {
+                Ok(true) => {}
+                // A ROUTER takes the rest of a message whose first frame it took.
+                Ok(false) => return Err(self.snd_err(zmq::Error::EAGAIN)),
+                Err(e) => return Err(self.snd_err(e)),
+            }
         }
         Ok(true)
     }
 
     /// Sends `envelope` then `reply`; false when the client is gone.
     fn send_reply<B: AsRef<[u8]>>(
-        &self,
+        &mut self,
         envelope: &[Vec<u8>],
         reply: &Reply<B>,
     ) -> Result<bool, EngineError> {
         let frames = reply.to_frames();
-        self.send(envelope, frames.iter().map(|f| f.as_ref()))
+        let body = frames.iter().map(|f| Body::Bytes(f.as_ref())).collect();
+        self.send(envelope, body)
     }
 
-    fn reply(&self, envelope: &[Vec<u8>], reply: Reply<&[u8]>) -> Result<(), EngineError> {
+    fn reply(&mut self, envelope: &[Vec<u8>], reply: Reply<&[u8]>) -> Result<(), EngineError> {
         self.send_reply(envelope, &reply).map(|_| ())
     }
 
-    fn reply_error(&self, envelope: &[Vec<u8>], e: &WireError) -> Result<(), EngineError> {
+    fn reply_error(&mut self, envelope: &[Vec<u8>], e: &WireError) -> Result<(), EngineError> {
         add(&self.counters.errors, 1);
         debug!("external plugin {}: error reply {e}", self.info.name);
         self.reply(envelope, Reply::Error(e.clone()))
     }
 
-    fn handle(&mut self, frames: Vec<Vec<u8>>) -> Result<Flow, EngineError> {
-        let Some(session) = frames.first().cloned() else {
+    fn handle(&mut self, mut frames: Vec<Frame>) -> Result<Flow, EngineError> {
+        let Some(session) = frames.first().map(|f| f.data().to_vec()) else {
             return Ok(Flow::Continue);
         };
         let Some(delim) = frames
             .iter()
             .skip(1)
-            .position(|f| f.is_empty())
+            .position(|f| f.data().is_empty())
             .map(|i| i + 1)
         else {
             let e = WireError::new(
@@ -529,13 +606,14 @@ impl Server<'_> {
             self.reply_error(&[session, Vec::new()], &e)?;
             return Ok(Flow::Continue);
         };
-        let envelope = &frames[..=delim];
+        let envelope: Vec<Vec<u8>> = frames[..=delim].iter().map(|f| f.data().to_vec()).collect();
+        let envelope = envelope.as_slice();
         // A newer request from the same client replaces the one it was waiting on
         // (the client gave up on it: REQ_RELAXED, or a DEALER).
         if self.waiting.as_ref().is_some_and(|w| w.session == session) {
             self.waiting = None;
         }
-        let body: Vec<&[u8]> = frames[delim + 1..].iter().map(Vec::as_slice).collect();
+        let body: Vec<&[u8]> = frames[delim + 1..].iter().map(Frame::data).collect();
         let request = match wire::parse_request(&body) {
             Ok(r) => r,
             Err(e) => {
@@ -584,12 +662,16 @@ impl Server<'_> {
                 self.reply_error(envelope, &e)?;
             }
             Request::Publish(data) => {
-                self.publish(&[data])?;
+                let found = locate(&frames, delim + 1, &[data]).map_err(|e| self.pub_err(e))?;
+                let events = take_events(&mut frames, found).map_err(|e| self.pub_err(e))?;
+                self.publish(events)?;
                 self.reply(envelope, Reply::MsgPublished)?;
             }
             Request::PublishBatch(events) => {
-                self.publish(&events)?;
                 let count = events.len() as u64;
+                let found = locate(&frames, delim + 1, &events).map_err(|e| self.pub_err(e))?;
+                let events = take_events(&mut frames, found).map_err(|e| self.pub_err(e))?;
+                self.publish(events)?;
                 self.reply(envelope, Reply::Published { count })?;
             }
             Request::Hello => {
@@ -663,26 +745,26 @@ impl Server<'_> {
     }
 
     /// Takes the next event off the bus (the buffer first) without blocking.
-    fn next_from_bus(&mut self) -> Result<Option<Vec<u8>>, EngineError> {
+    fn next_from_bus(&mut self) -> Result<Option<Frame>, EngineError> {
         if let Some(e) = self.buffer.pop_front() {
             return Ok(Some(e));
         }
         self.recv_bus()
     }
 
-    fn recv_bus(&self) -> Result<Option<Vec<u8>>, EngineError> {
-        match self.sub.recv_bytes(zmq::DONTWAIT) {
-            Ok(e) => Ok(Some(e)),
-            Err(zmq::Error::EAGAIN) => Ok(None),
-            Err(e) => Err(EngineError::EngineExtSubSocketRcvError(self.id(), e)),
-        }
+    /// The next event off the bus, as the message it came in (no copy).
+    fn recv_bus(&mut self) -> Result<Option<Frame>, EngineError> {
+        let id = self.id();
+        Frame::recv(&mut self.sub, zmq::DONTWAIT)
+            .map_err(|e| EngineError::EngineExtSubSocketRcvError(id, e))
     }
 
-    /// Takes what the bus holds for this plugin into the buffer, up to `buffer_limit`, so that
-    /// the bus is never held up by a process that is not asking (until the buffer is full).
+    /// Takes what the bus holds for this plugin into the buffer, up to `buffer_limit` events and
+    /// `buffer_bytes` bytes, so that the bus is never held up by a process that is not asking
+    /// (until the buffer is full).
     fn fill_buffer(&mut self) -> Result<(), EngineError> {
         let before = self.buffer.len();
-        while self.buffer.len() < self.buffer_limit {
+        while self.buffer_has_room() {
             match self.recv_bus()? {
                 Some(e) => self.buffer.push_back(e),
                 None => break,
@@ -713,7 +795,7 @@ impl Server<'_> {
         }
         let since = *self.stall.since.get_or_insert(now);
         let connections = self.counters.connections.load(Ordering::Relaxed);
-        let full = self.buffer.len() >= self.buffer_limit;
+        let full = !self.buffer_has_room();
         let patience = if connections == 0 {
             STALL_WARN_UNCONNECTED
         } else {
@@ -724,8 +806,15 @@ impl Server<'_> {
             .last_warning
             .map_or(now, |last| last + WARN_EVERY)
             .max(since + patience);
-        // A full buffer holds up the bus: say so at once (the first time in this stall).
-        if now >= due || (full && !self.stall.warned) {
+        // A full buffer of a plugin whose process is away holds up the bus: say so at once (the
+        // first time in this stall, and at most every WARN_EVERY). With a process connected, a
+        // full buffer is ordinary backpressure (a few large events fill `buffer_bytes` while
+        // the process works on the last batch): the usual patience applies.
+        let rested = self
+            .stall
+            .last_warning
+            .is_none_or(|last| now >= last + WARN_EVERY);
+        if now >= due || (full && connections == 0 && !self.stall.warned && rested) {
             let who = if connections == 0 {
                 "no process is connected to its port".to_string()
             } else {
@@ -733,9 +822,9 @@ impl Server<'_> {
             };
             let bus = if full {
                 format!(
-                    "; its buffer is full (buffer_limit {}): the bus now waits for it, and so \
-                     does every publisher",
-                    self.buffer_limit
+                    "; its buffer is full ({} bytes; buffer_limit {}, buffer_bytes {}): the bus \
+                     now waits for it, and so does every publisher",
+                    self.buffer.bytes, self.buffer_limit, self.buffer_bytes
                 )
             } else {
                 String::new()
@@ -786,22 +875,31 @@ impl Server<'_> {
         let Some(waiting) = self.waiting.take() else {
             return Ok(());
         };
-        let batch: Vec<_> = self.window.peek(count).collect();
-        if batch.is_empty() {
-            self.waiting = Some(waiting);
-            return Ok(());
-        }
-        let redelivered = batch.iter().take_while(|o| o.redelivered).count();
-        let reply = Reply::Events {
-            seq: batch[0].seq,
-            redelivered: redelivered as u32,
-            events: batch.iter().map(|o| o.data).collect(),
+        let (seq, n, redelivered, fresh) = {
+            let batch: Vec<_> = self.window.peek(count).collect();
+            let Some(first) = batch.first() else {
+                self.waiting = Some(waiting);
+                return Ok(());
+            };
+            let redelivered = batch.iter().take_while(|o| o.redelivered).count();
+            let fresh = batch.iter().filter(|o| !o.redelivered).count() as u64;
+            (first.seq, batch.len(), redelivered, fresh)
         };
-        let sent = self.send_reply(&waiting.envelope, &reply)?;
-        drop(reply);
-        let n = batch.len();
-        let fresh = batch.iter().filter(|o| !o.redelivered).count() as u64;
-        drop(batch);
+        let header = wire::EventsHeader {
+            seq,
+            count: u32::try_from(n).unwrap_or(u32::MAX),
+            redelivered: u32::try_from(redelivered).unwrap_or(u32::MAX),
+        }
+        .to_frame();
+        // The reply takes a share of each event; the window keeps its own for redelivery.
+        let mut body = Vec::with_capacity(n + 1);
+        body.push(Body::Bytes(&header));
+        for e in self.window.peek_data_mut(n) {
+            body.push(Body::Frame(e.share().map_err(|e| {
+                EngineError::EngineExtSocketSendError(self.info.id, e)
+            })?));
+        }
+        let sent = self.send(&waiting.envelope, body)?;
         if sent {
             self.window.commit(n);
             add(&self.counters.delivered, fresh);
@@ -828,12 +926,16 @@ impl Server<'_> {
         let Some(waiting) = self.waiting.take() else {
             return Ok(());
         };
-        let Some(front) = self.window.front() else {
+        let Some(redelivered) = self.window.front().map(|f| f.redelivered) else {
             self.waiting = Some(waiting);
             return Ok(());
         };
-        let redelivered = front.redelivered;
-        if self.send_reply(&waiting.envelope, &Reply::Event(front.data))? {
+        let share = match self.window.front_data_mut() {
+            Some(e) => e.share().map_err(|e| self.snd_err(e))?,
+            None => return Ok(()),
+        };
+        // A v1 reply is the event's bare frame.
+        if self.send(&waiting.envelope, vec![Body::Frame(share)])? {
             add(&self.counters.acked, self.window.deliver_front());
             let counter = if redelivered {
                 &self.counters.redelivered
@@ -867,17 +969,25 @@ impl Server<'_> {
     /// own events off the bus (up to `buffer_limit`), so that a plugin which both consumes and
     /// publishes can never deadlock with the forwarder. Waits for room as long as it takes: the
     /// client is told only once its events are on the bus (backpressure).
-    fn publish(&mut self, events: &[&[u8]]) -> Result<(), EngineError> {
+    fn publish(&mut self, events: Vec<Frame>) -> Result<(), EngineError> {
         let id = self.id();
-        for event in events {
+        let count = events.len();
+        for mut event in events {
             loop {
-                match self.push.send(*event, zmq::DONTWAIT) {
-                    Ok(()) => break,
-                    Err(zmq::Error::EAGAIN) => {}
+                // The event's own message: libzmq takes it (no copy), or leaves it here when the
+                // bus is full.
+                match event.send(&mut self.push, zmq::DONTWAIT) {
+                    Ok(true) => break,
+                    Ok(false) => {}
                     Err(e) => return Err(EngineError::EngineExtPubSocketSendError(id, e)),
                 }
-                let can_buffer = self.buffer.len() < self.buffer_limit;
-                if !can_buffer && !self.stall.warned {
+                let can_buffer = self.buffer_has_room();
+                let now = Instant::now();
+                let rested = self
+                    .stall
+                    .last_warning
+                    .is_none_or(|last| now >= last + WARN_EVERY);
+                if !can_buffer && !self.stall.warned && rested {
                     warn!(
                         "external plugin {} (port {}): {} events buffered while waiting to \
                          publish; publishing now waits for the bus (is a consumer stuck?)",
@@ -886,6 +996,7 @@ impl Server<'_> {
                         self.buffer.len()
                     );
                     self.stall.warned = true;
+                    self.stall.last_warning = Some(now);
                 }
                 let mut items = [
                     self.push.as_poll_item(zmq::POLLOUT),
@@ -902,7 +1013,7 @@ impl Server<'_> {
                 }
             }
         }
-        add(&self.counters.published, events.len() as u64);
+        add(&self.counters.published, count as u64);
         self.update_gauges();
         Ok(())
     }
@@ -914,6 +1025,9 @@ impl Server<'_> {
         self.counters
             .buffered
             .store(self.buffer.len() as u64, Ordering::Relaxed);
+        self.counters
+            .buffered_bytes
+            .store(self.buffer.bytes as u64, Ordering::Relaxed);
     }
 }
 
@@ -922,6 +1036,48 @@ impl Server<'_> {
 /// alone), else when the sum stays within the budget.
 fn fits(count: usize, bytes: usize, len: usize, max_bytes: usize) -> bool {
     count == 0 || bytes.saturating_add(len) <= max_bytes
+}
+
+/// Where each event of a publish request is: a frame of `frames[from..]` (the events are
+/// slices of them, in order), or, should one not be a frame's whole bytes, a copy of it.
+enum Found {
+    At(usize),
+    Copied(Frame),
+}
+
+fn locate(frames: &[Frame], from: usize, events: &[&[u8]]) -> Result<Vec<Found>, zmq::Error> {
+    let mut next = from;
+    events
+        .iter()
+        .map(|e| {
+            let at = (next..frames.len()).find(|&i| {
+                let d = frames[i].data();
+                d.len() == e.len() && std::ptr::eq(d.as_ptr(), e.as_ptr())
+            });
+            match at {
+                Some(i) => {
+                    next = i + 1;
+                    Ok(Found::At(i))
+                }
+                None => Frame::from_bytes(e).map(Found::Copied),
+            }
+        })
+        .collect()
+}
+
+/// The messages to publish: a frame of at least [`MOVE_AT_LEAST`] bytes is taken out of
+/// `frames` (left empty there), a smaller one copied.
+fn take_events(frames: &mut [Frame], found: Vec<Found>) -> Result<Vec<Frame>, zmq::Error> {
+    found
+        .into_iter()
+        .map(|f| match f {
+            Found::At(i) if frames[i].len() >= MOVE_AT_LEAST => {
+                Ok(std::mem::replace(&mut frames[i], Frame::empty()))
+            }
+            Found::At(i) => Frame::from_bytes(frames[i].data()),
+            Found::Copied(f) => Ok(f),
+        })
+        .collect()
 }
 
 fn too_large(size: usize, max: usize, index: Option<usize>) -> WireError {

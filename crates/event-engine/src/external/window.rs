@@ -21,8 +21,8 @@ use event_engine_protocol::{ErrorCode, WireError};
 /// A client session: the routing id the ROUTER socket gave its connection.
 pub(crate) type SessionId = Vec<u8>;
 
-struct Entry {
-    data: Vec<u8>,
+struct Entry<T> {
+    data: T,
     deliveries: u32,
 }
 
@@ -55,9 +55,10 @@ pub(crate) struct Changes {
     pub new_session: bool,
 }
 
-pub(crate) struct Window {
+/// The window over events of type `T` (the engine keeps `zmqx::Frame`s, the tests `Vec<u8>`).
+pub(crate) struct Window<T = Vec<u8>> {
     /// Unacknowledged events, in sequence order; `entries[0]` has number `first_seq`.
-    entries: VecDeque<Entry>,
+    entries: VecDeque<Entry<T>>,
     first_seq: u64,
     /// `entries[..cursor]` were delivered to `session` in its current run.
     cursor: usize,
@@ -65,7 +66,7 @@ pub(crate) struct Window {
     max_pending: usize,
 }
 
-impl Window {
+impl<T: AsRef<[u8]>> Window<T> {
     pub(crate) fn new(max_pending: usize) -> Self {
         Window {
             entries: VecDeque::new(),
@@ -176,7 +177,7 @@ impl Window {
     }
 
     /// Appends a new event (call only when `room() > 0`).
-    pub(crate) fn push(&mut self, data: Vec<u8>) {
+    pub(crate) fn push(&mut self, data: T) {
         self.entries.push_back(Entry {
             data,
             deliveries: 0,
@@ -194,9 +195,18 @@ impl Window {
             .enumerate()
             .map(move |(i, e)| Out {
                 seq: first + i as u64,
-                data: &e.data,
+                data: e.data.as_ref(),
                 redelivered: e.deliveries > 0,
             })
+    }
+
+    /// The events [`Window::peek`] would give, to send them (e.g. a shared copy of each).
+    pub(crate) fn peek_data_mut(&mut self, max: usize) -> impl Iterator<Item = &mut T> {
+        self.entries
+            .iter_mut()
+            .skip(self.cursor)
+            .take(max)
+            .map(|e| &mut e.data)
     }
 
     /// How much of what [`Window::peek`] would give fits in a batch of at most `max` events and
@@ -204,12 +214,13 @@ impl Window {
     pub(crate) fn fit(&self, max: usize, max_bytes: usize) -> Fit {
         let mut fit = Fit::default();
         for e in self.entries.iter().skip(self.cursor) {
-            if fit.count == max || !super::fits(fit.count, fit.bytes, e.data.len(), max_bytes) {
+            let len = e.data.as_ref().len();
+            if fit.count == max || !super::fits(fit.count, fit.bytes, len, max_bytes) {
                 fit.full = true;
                 break;
             }
             fit.count += 1;
-            fit.bytes = fit.bytes.saturating_add(e.data.len());
+            fit.bytes = fit.bytes.saturating_add(len);
         }
         fit.full |= fit.count == max;
         fit
@@ -220,9 +231,14 @@ impl Window {
     pub(crate) fn front(&self) -> Option<Out<'_>> {
         self.entries.front().map(|e| Out {
             seq: self.first_seq,
-            data: &e.data,
+            data: e.data.as_ref(),
             redelivered: e.deliveries > 0,
         })
+    }
+
+    /// The oldest event's data, to send it (see [`Window::front`]).
+    pub(crate) fn front_data_mut(&mut self) -> Option<&mut T> {
+        self.entries.front_mut().map(|e| &mut e.data)
     }
 
     /// The oldest event was sent in reply to a v1 `next_msg`: it is delivered and acknowledged
