@@ -457,7 +457,7 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
                 publish_endpoint: Some(running.publish_endpoint().into()),
                 subscribe_endpoint: Some(running.subscribe_endpoint().into()),
                 token: token.clone(),
-                token_file: None,
+                ..LaunchEnv::default()
             }
             .vars()
             .into_iter()
