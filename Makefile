@@ -42,7 +42,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python \
-        dist dist-build dist-python dist-node dist-c dist-cli test-dist build-curve test-curve
+        dist dist-build dist-python dist-node dist-c dist-cli test-dist build-curve build-curve-cli test-curve
 
 # The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
@@ -105,6 +105,12 @@ CURVE_CRATES := -p event-engine -p event-engine-client
 
 build-curve:
 	$(CURVE_CARGO) build $(CURVE_CRATES)
+
+# The event-engine command in the CURVE build ($(CURVE_TARGET_DIR)/release/event-engine): what
+# `event-engine keygen` and CURVE ports in app.toml need. Not part of `make test` (it compiles
+# the NATS bridge's dependencies once more).
+build-curve-cli:
+	$(CURVE_CARGO) build --release -p event-engine-cli
 
 # The CURVE tests (crates/event-engine/tests/curve.rs) in that build, where skipping is an error
 # (EE_REQUIRE_CURVE=1), and the unit tests of the key handling.

@@ -173,6 +173,60 @@ impl CurveKeys {
     }
 }
 
+/// Writes a fresh key pair ([`CurveKeys::generate`]) to `PREFIX.key` (the secret key, mode
+/// 0600) and `PREFIX.pub` (the public key), one Z85 line each, what `event-engine keygen`
+/// does. Never overwrites: an error if either file exists.
+pub fn write_key_files(prefix: &std::path::Path) -> Result<CurveKeys, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let keys = CurveKeys::generate()?;
+    let with = |ext: &str| {
+        let mut name = prefix.as_os_str().to_owned();
+        name.push(ext);
+        std::path::PathBuf::from(name)
+    };
+    let (secret, public) = (with(".key"), with(".pub"));
+    for path in [&secret, &public] {
+        if path.exists() {
+            return Err(format!("{} exists: not overwritten", path.display()));
+        }
+    }
+    let write = |path: &std::path::Path, mode: u32, text: &str| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+            .and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write(&secret, 0o600, keys.secret_key())?;
+    write(&public, 0o644, keys.public_key())?;
+    Ok(keys)
+}
+
+/// The first line of the key file at `path`, trimmed and checked (40 characters of Z85); with
+/// `secret`, warns when other users may read it.
+pub fn read_key_file(path: &std::path::Path, secret: bool) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("could not read the key file {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default().trim().to_string();
+    decode_curve_key(&line).map_err(|e| format!("the key file {}: {e}", path.display()))?;
+    if secret {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                warn!(
+                    "secret key file {} may be read by other users (mode {:o}): chmod 600 it",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                );
+            }
+        }
+    }
+    Ok(line)
+}
+
 /// What a plugin's port admits.
 #[derive(Clone)]
 pub(crate) enum Credential {
@@ -398,6 +452,39 @@ mod tests {
         let keys = CurveKeys::generate().unwrap();
         assert!(!format!("{keys:?}").contains(keys.secret_key()));
         assert_eq!(CurveKeys::from_secret(keys.secret_key()).unwrap(), keys);
+    }
+
+    #[test]
+    fn key_files_are_private_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ee-keygen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prefix = dir.join("scorer");
+        if !curve_available() {
+            assert!(write_key_files(&prefix)
+                .unwrap_err()
+                .contains("make build-curve"));
+            std::fs::remove_dir_all(&dir).unwrap();
+            return;
+        }
+        let keys = write_key_files(&prefix).unwrap();
+        let key = dir.join("scorer.key");
+        let public = dir.join("scorer.pub");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&public) & 0o022, 0);
+        assert_eq!(read_key_file(&key, true).unwrap(), keys.secret_key());
+        assert_eq!(read_key_file(&public, false).unwrap(), keys.public_key());
+        assert_eq!(
+            CurveKeys::from_secret(&read_key_file(&key, true).unwrap()).unwrap(),
+            keys
+        );
+        let e = write_key_files(&prefix).unwrap_err();
+        assert!(e.contains("not overwritten"), "{e}");
+        assert_eq!(read_key_file(&key, true).unwrap(), keys.secret_key());
+        std::fs::write(dir.join("bad.pub"), "not a key\n").unwrap();
+        assert!(read_key_file(&dir.join("bad.pub"), false).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
