@@ -42,7 +42,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python \
-        dist dist-build dist-python dist-node dist-c dist-cli test-dist build-curve build-curve-cli test-curve
+        dist dist-build dist-python dist-node dist-c dist-cli test-dist build-curve build-curve-cli bench-curve test-curve
 
 # The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
@@ -111,6 +111,10 @@ build-curve:
 # the NATS bridge's dependencies once more).
 build-curve-cli:
 	$(CURVE_CARGO) build --release -p event-engine-cli
+
+# The external-plugin table of the benchmarks with a CURVE row (not part of CI).
+bench-curve:
+	$(CURVE_CARGO) run --release -p event-engine-bench -- --only out
 
 # The CURVE tests (crates/event-engine/tests/curve.rs) in that build, where skipping is an error
 # (EE_REQUIRE_CURVE=1), and the unit tests of the key handling.
