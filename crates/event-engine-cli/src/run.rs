@@ -692,7 +692,10 @@ fn print_summary(
                     String::new()
                 };
                 let refused = if s.refused > 0 {
-                    format!(", refused {} connection(s) without its credential", s.refused)
+                    format!(
+                        ", refused {} connection(s) without its credential",
+                        s.refused
+                    )
                 } else {
                     String::new()
                 };
