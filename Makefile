@@ -42,7 +42,7 @@ TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
         fuzz fuzz-smoke bench-attacks \
         build-c header install examples-c test-c test-node bench-node \
         test-python python-env bench-python \
-        dist dist-build dist-python dist-node dist-c dist-cli test-dist
+        dist dist-build dist-python dist-node dist-c dist-cli test-dist build-curve build-curve-cli bench-curve test-curve
 
 # The Python SDK (pyevents/): a virtualenv under $(TARGET_DIR)/ with maturin, pytest, pyzmq, mypy; the
 # package is built by pip from source (`pip install ./pyevents`), in the dev profile to reuse
@@ -80,7 +80,7 @@ test-demo:
 demo-rust:
 	$(CARGO) run --release -p event-engine --example counter
 
-test: lint test-rust bench-smoke test-c test-python test-node test-demo test-docs test-dist
+test: lint test-rust test-curve bench-smoke test-c test-python test-node test-demo test-docs test-dist
 
 # Every code block of README.md and the guides, run as written (tests/doc_snippets.py), on the
 # debug builds the SDK tests made (run after them).
@@ -90,6 +90,36 @@ test-docs: $(PY)
 
 test-rust:
 	$(CARGO) test --workspace
+
+# The CURVE build (docs/security.md): the engine and client crates linked against the system's
+# libzmq (Debian's libzmq3-dev, built with libsodium) instead of the one zmq-sys compiles without
+# CURVE. Cargo's build-script override for `links = "zmq"` replaces zmq-sys's build script, so
+# nothing is vendored and the default build needs no system package. In a target dir of its own
+# (the override changes zmq-sys's fingerprint: sharing one, each build would redo the other's).
+# Only these crates: a CURVE build of the whole workspace would double CI's time.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+CURVE_TARGET_DIR ?= $(TARGET_DIR)/curve
+CURVE_CARGO = CARGO_TARGET_DIR=$(CURVE_TARGET_DIR) $(CARGO) \
+    --config 'target.$(HOST_TRIPLE).zmq.rustc-link-lib=["zmq"]'
+CURVE_CRATES := -p event-engine -p event-engine-client
+
+build-curve:
+	$(CURVE_CARGO) build $(CURVE_CRATES)
+
+# The event-engine command in the CURVE build ($(CURVE_TARGET_DIR)/release/event-engine): what
+# `event-engine keygen` and CURVE ports in app.toml need. Not part of `make test` (it compiles
+# the NATS bridge's dependencies once more).
+build-curve-cli:
+	$(CURVE_CARGO) build --release -p event-engine-cli
+
+# The external-plugin table of the benchmarks with a CURVE row (not part of CI).
+bench-curve:
+	$(CURVE_CARGO) run --release -p event-engine-bench -- --only out
+
+# The CURVE tests (crates/event-engine/tests/curve.rs) in that build, where skipping is an error
+# (EE_REQUIRE_CURVE=1), and the unit tests of the key handling.
+test-curve:
+	EE_REQUIRE_CURVE=1 $(CURVE_CARGO) test $(CURVE_CRATES) --lib --test curve
 
 # The Node.js SDK (bindings/node): a debug build of the addon (it reuses what test-rust built)
 # and of the engine, then node:test against the real engine. The interoperability test's Python

@@ -440,6 +440,20 @@ timeout_ms = 60000
     expect_collected(out, 50)
 
 
+def security_curve_app(b: Block) -> None:
+    # The CURVE recipe's app.toml, checked by `event-engine check` with the plugin's public key
+    # file in place (a key pair of ZeroMQ's test vectors; check does not read the engine's
+    # secret key, and the default build needs none to check).
+    d = scratch(b.name)
+    (d / "keys").mkdir(exist_ok=True)
+    (d / "keys" / "scorer.pub").write_text("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID\n")
+    (d / "app.toml").write_text(b.text)
+    r = subprocess.run([str(ENGINE), "check", "app.toml"], cwd=d, capture_output=True,
+                       text=True, timeout=DEADLINE)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 external plugin(s)" in r.stdout, r.stdout
+
+
 def security_app(b: Block) -> None:
     # The three kinds of plugin of docs/security.md, on free ports: the launched classifier
     # (its token from the launch environment), the uploader started by hand with the token file
@@ -967,6 +981,7 @@ HANDLERS: dict[str, Callable[[Block], None]] = {
     "cli-run-output": cli_run_output,
     "cli-ready": cli_ready,
     "security-app": security_app,
+    "security-curve-app": security_curve_app,
     "cli-reference": cli_reference,
     "cli-tap-output": cli_tap_output,
     "cli-stats-output": cli_stats_output,

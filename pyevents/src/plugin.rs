@@ -187,6 +187,10 @@ impl Plugin {
     /// `token` (its text) or `token_file` (a file whose first line is it): the credential the
     /// plugin's port admits (`docs/security.md`); by default the one `event-engine run` passes
     /// in the environment (`EE_PLUGIN_TOKEN`, `EE_PLUGIN_TOKEN_FILE`), if any.
+    /// `curve_server_key` (the engine's CURVE public key) with `curve_secret_key` or
+    /// `curve_secret_key_file` (the plugin's secret key): CURVE instead of a token, in a build
+    /// whose libzmq has CURVE; by default the environment's (`EE_ENGINE_PUBLIC_KEY`,
+    /// `EE_PLUGIN_SECRET_KEY`, `EE_PLUGIN_SECRET_KEY_FILE`), if any.
     /// `protocol=1` speaks only event-engine 0.2's v1 bytes (for a 0.2 engine; what
     /// `pyevents.events` uses): one event per receive, each delivered once, no `info`, `stats`
     /// or `ack`.
@@ -195,10 +199,13 @@ impl Plugin {
     #[pyo3(signature = (port = None, host = None, *, endpoint = None, reply_timeout = 5.0,
                         retries = 3, publish_timeout = Some(30.0), long_poll = 1.0, protocol = 2,
                         max_batch_bytes = DEFAULT_MAX_BATCH_BYTES as i64, token = None,
-                        token_file = None),
+                        token_file = None, curve_server_key = None, curve_secret_key = None,
+                        curve_secret_key_file = None),
            text_signature = "(port=None, host=None, *, endpoint=None, reply_timeout=5.0, \
                              retries=3, publish_timeout=30.0, long_poll=1.0, protocol=2, \
-                             max_batch_bytes=67108864, token=None, token_file=None)")]
+                             max_batch_bytes=67108864, token=None, token_file=None, \
+                             curve_server_key=None, curve_secret_key=None, \
+                             curve_secret_key_file=None)")]
     fn new(
         py: Python<'_>,
         port: Option<i64>,
@@ -212,6 +219,9 @@ impl Plugin {
         max_batch_bytes: i64,
         token: Option<String>,
         token_file: Option<std::path::PathBuf>,
+        curve_server_key: Option<String>,
+        curve_secret_key: Option<String>,
+        curve_secret_key_file: Option<std::path::PathBuf>,
     ) -> PyResult<Plugin> {
         let target = Target {
             port,
@@ -236,6 +246,12 @@ impl Plugin {
             token: event_engine_client::Token::from_options(
                 token.as_deref(),
                 token_file.as_deref(),
+            )
+            .map_err(|e| errors::to_py(py, e))?,
+            curve: event_engine_client::Curve::from_options(
+                curve_server_key.as_deref(),
+                curve_secret_key.as_deref(),
+                curve_secret_key_file.as_deref(),
             )
             .map_err(|e| errors::to_py(py, e))?,
             ..ClientOptions::default()

@@ -66,3 +66,37 @@ def test_a_plugin_finds_its_token_file_in_the_environment(start_engine) -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "guarded"
+
+
+# A key pair of ZeroMQ's test vectors (engine public key; a client's secret key).
+ENGINE_PUBLIC = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+PLUGIN_SECRET = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+
+def test_curve_options_are_checked_and_need_a_curve_build(start_engine, tmp_path: Path) -> None:
+    port = guarded(start_engine).port("guarded")
+    key_file = tmp_path / "plugin.key"
+    key_file.write_text(PLUGIN_SECRET + "\n")
+    cases = [
+        ({"curve_server_key": "short", "curve_secret_key": PLUGIN_SECRET}, "40 characters"),
+        ({"curve_server_key": ENGINE_PUBLIC}, "both the engine's public key"),
+        ({"curve_server_key": ENGINE_PUBLIC, "curve_secret_key": PLUGIN_SECRET,
+          "curve_secret_key_file": key_file}, "not both"),
+        ({"curve_server_key": ENGINE_PUBLIC, "curve_secret_key_file": tmp_path / "absent"},
+         "could not read the plugin secret key file"),
+    ]
+    for kw, words in cases:
+        for cls in (pyevents.Plugin, pyevents.AsyncPlugin):
+            with pytest.raises(pyevents.InvalidArgument, match=words):
+                cls(port, **kw)
+    # The package's libzmq (the default build) has no CURVE: a clear error, never a crash. A
+    # CURVE build gets a client instead, and a token with it is refused.
+    good = {"curve_server_key": ENGINE_PUBLIC, "curve_secret_key_file": key_file}
+    try:
+        p = pyevents.Plugin(port, **good)
+    except pyevents.InvalidArgument as e:
+        assert "make build-curve" in str(e)
+    else:
+        p.close()
+        with pytest.raises(pyevents.InvalidArgument, match="not both"):
+            pyevents.Plugin(port, token="0123456789abcdef0123", **good)

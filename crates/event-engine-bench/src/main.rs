@@ -126,13 +126,21 @@ fn main() {
         let (sub, v2) = paired(
             reps,
             || protocol::raw_sub(n),
-            || protocol::v2_out(n, 1000, false),
+            || protocol::v2_out(n, 1000, protocol::Auth::None),
         );
         let (v2_plain, v2_auth) = paired(
             reps,
-            || protocol::v2_out(n, 1000, false),
-            || protocol::v2_out(n, 1000, true),
+            || protocol::v2_out(n, 1000, protocol::Auth::None),
+            || protocol::v2_out(n, 1000, protocol::Auth::Token),
         );
+        // CURVE only where this build's libzmq has it (make bench-curve).
+        let curve = event_engine::auth::curve_available().then(|| {
+            paired(
+                reps,
+                || protocol::v2_out(n, 1000, protocol::Auth::None),
+                || protocol::v2_out(n, 1000, protocol::Auth::Curve),
+            )
+        });
         let (rtt, v1) = paired(
             reps.min(3),
             || protocol::raw_reqrep(v1_n),
@@ -178,12 +186,35 @@ fn main() {
             rtt,
             Some(base),
         );
+        let mut rows = vec![sub, rtt, v1, v2, v2_plain, v2_auth];
+        let curve_vs_plain = curve.map(|(plain, curve)| {
+            let plain = row(
+                "protocol v2: recv max=1000, no CURVE (paired with the next row)",
+                n,
+                plain,
+                Some(base),
+            );
+            let curve = row(
+                "protocol v2: recv max=1000, CURVE (encrypted, the plugin's key only)",
+                n,
+                curve,
+                Some(base),
+            );
+            let ratio = curve.rate() / plain.rate();
+            rows.push(plain);
+            rows.push(curve);
+            ratio
+        });
         table::print(
             "External plugin, loopback TCP, events of 100 B: engine -> plugin",
-            &[sub, rtt, v1, v2, v2_plain, v2_auth],
+            &rows,
         );
         println!("\nv2 batch receive / v1: {v2_vs_v1:.1}×");
         println!("v2 batch receive with a token / without (same run): {auth_vs_plain:.2}×");
+        match curve_vs_plain {
+            Some(r) => println!("v2 batch receive with CURVE / without (same run): {r:.2}×"),
+            None => println!("CURVE: not in this build (make bench-curve measures it)"),
+        }
     }
     if run("nats") {
         nats_tables(&args, reps, smoke);

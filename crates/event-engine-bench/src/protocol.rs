@@ -66,10 +66,30 @@ pub fn raw_sub(n: u64) -> (Duration, u64) {
     (elapsed, n - got)
 }
 
+/// How the bench plugin's port authenticates its client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Anyone (0.2).
+    None,
+    /// A token (ZAP PLAIN).
+    Token,
+    /// CURVE keys (encrypted; the CURVE build only).
+    Curve,
+}
+
 fn external_app(
     producer_n: u64,
     consumer_n: u64,
     token: Option<&str>,
+) -> (event_engine::RunningApp, u16, Arc<Mutex<Option<Instant>>>) {
+    external_app_with(producer_n, consumer_n, token, None)
+}
+
+fn external_app_with(
+    producer_n: u64,
+    consumer_n: u64,
+    token: Option<&str>,
+    curve: Option<(&event_engine::auth::CurveKeys, &str)>,
 ) -> (event_engine::RunningApp, u16, Arc<Mutex<Option<Instant>>>) {
     let done: Arc<Mutex<Option<Instant>>> = Arc::default();
     let d = Arc::clone(&done);
@@ -87,7 +107,12 @@ fn external_app(
     if let Some(t) = token {
         plugin = plugin.with_token(t);
     }
-    let app = App::new(0, 0)
+    let mut config = event_engine::EngineConfig::new(0, 0);
+    if let Some((engine, plugin_public)) = curve {
+        config.curve_keys = Some(engine.clone());
+        plugin = plugin.with_curve_public_key(plugin_public);
+    }
+    let app = App::with_config(config)
         .with_plugin(producer(producer_n, None))
         .with_plugin(consumer)
         .with_external_plugin(plugin)
@@ -121,13 +146,26 @@ pub fn v1_out(n: u64) -> (Duration, u64) {
     (elapsed, 0)
 }
 
-/// v2: `recv max=1000`, through the shared client; with `authenticated`, the plugin's port
-/// admits only its token (ZAP PLAIN) and the client presents it.
-pub fn v2_out(n: u64, batch: usize, authenticated: bool) -> (Duration, u64) {
-    let token = authenticated.then(|| event_engine::auth::new_token().expect("token"));
-    let (app, port, _) = external_app(n, 0, token.as_deref());
+/// v2: `recv max=1000`, through the shared client; the plugin's port authenticates as `auth`
+/// says (a token: ZAP PLAIN; CURVE: keys, encrypted) and the client presents the credential.
+pub fn v2_out(n: u64, batch: usize, auth: Auth) -> (Duration, u64) {
+    let token = (auth == Auth::Token).then(|| event_engine::auth::new_token().expect("token"));
+    let keys = (auth == Auth::Curve).then(|| {
+        let engine = event_engine::auth::CurveKeys::generate().expect("CURVE keys");
+        let plugin = event_engine::auth::CurveKeys::generate().expect("CURVE keys");
+        (engine, plugin)
+    });
+    let (app, port, _) = external_app_with(
+        n,
+        0,
+        token.as_deref(),
+        keys.as_ref().map(|(e, p)| (e, p.public_key())),
+    );
     let options = event_engine_client::ClientOptions {
         token: token.map(|t| event_engine_client::Token::new(t).expect("token")),
+        curve: keys.as_ref().map(|(e, p)| {
+            event_engine_client::Curve::new(e.public_key(), p.secret_key()).expect("CURVE keys")
+        }),
         ..Default::default()
     };
     let mut c = Client::connect_port_with("127.0.0.1", port, options).expect("client");

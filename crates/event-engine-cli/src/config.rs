@@ -53,6 +53,11 @@ pub struct Bus {
     pub max_event_bytes: Option<usize>,
     pub max_frames: Option<usize>,
     pub max_request_bytes: Option<usize>,
+    /// Refuse to start when a plugin port would listen beyond loopback without CURVE.
+    pub require_encryption: Option<bool>,
+    /// The engine's CURVE secret key file (`event-engine keygen`'s `.key`), for plugins started
+    /// elsewhere that name their public key.
+    pub curve_secret_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone, PartialEq)]
@@ -98,6 +103,10 @@ pub struct PluginDecl {
     pub auth: Option<String>,
     /// A file holding the plugin's token (made, mode 0600, if it does not exist).
     pub token_file: Option<PathBuf>,
+    /// The plugin's CURVE public key (Z85), for a plugin started elsewhere.
+    pub curve_public_key: Option<String>,
+    /// A file holding it (`event-engine keygen`'s `.pub`).
+    pub curve_public_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -245,6 +254,9 @@ pub enum Auth {
     Launched,
     /// The token in this file (made, mode 0600, if it does not exist).
     TokenFile(PathBuf),
+    /// `curve_public_key` / `curve_public_key_file`: only the holder of this key's secret key
+    /// (Z85 public key), encrypted.
+    Curve(String),
     /// `auth = "none"`: anyone who reaches the port is the plugin.
     None,
     /// Neither launched nor given a token file: as `None`, with a warning that says what to do.
@@ -288,6 +300,8 @@ pub struct AppConfig {
     pub generators: Vec<Generator>,
     pub collectors: Vec<Collector>,
     pub bridges: Vec<event_engine_nats::BridgeConfig>,
+    /// `[bus] curve_secret_key_file`, resolved against the file's directory.
+    pub curve_secret_key_file: Option<PathBuf>,
 }
 
 fn err(path: &Path, key: &str, reason: impl std::fmt::Display) -> ConfigError {
@@ -352,6 +366,14 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
     if let Some(n) = b.max_request_bytes {
         engine.max_request_bytes = n;
     }
+    engine.require_encryption = b.require_encryption.unwrap_or(false);
+    let curve_secret_key_file = b.curve_secret_key_file.as_ref().map(|f| {
+        if f.is_absolute() {
+            f.clone()
+        } else {
+            base.join(f)
+        }
+    });
     // Unlike App::new (0.2's default: the others keep running), a launched application stops
     // when a plugin fails for good: its processes are ours to stop, and the exit status says why.
     engine.stop_on_failure = b.stop_on_failure.unwrap_or(true);
@@ -453,12 +475,46 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
                 })
             }
         };
+        let curve_key = match (&p.curve_public_key, &p.curve_public_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    path,
+                    &key("curve_public_key"),
+                    "give curve_public_key or curve_public_key_file, not both",
+                ))
+            }
+            (Some(k), None) => {
+                event_engine::auth::decode_curve_key(k)
+                    .map_err(|e| err(path, &key("curve_public_key"), e))?;
+                Some(k.trim().to_string())
+            }
+            (None, Some(f)) => {
+                let f = if f.is_absolute() {
+                    f.clone()
+                } else {
+                    base.join(f)
+                };
+                Some(
+                    event_engine::auth::read_key_file(&f, false)
+                        .map_err(|e| err(path, &key("curve_public_key_file"), e))?,
+                )
+            }
+            (None, None) => None,
+        };
+        if curve_key.is_some() && (p.auth.is_some() || p.token_file.is_some()) {
+            return Err(err(
+                path,
+                &key("curve_public_key"),
+                "a plugin with a CURVE key has no auth or token_file",
+            ));
+        }
         plugins.push(Plugin {
             name: p.name.clone(),
             port: p.port,
             filters,
             id,
             auth: match (p.auth.as_deref(), &p.token_file) {
+                _ if curve_key.is_some() => Auth::Curve(curve_key.unwrap_or_default()),
                 (Some("none"), Some(_)) => {
                     return Err(err(
                         path,
@@ -538,6 +594,7 @@ pub fn parse(path: &Path, text: &str) -> Result<AppConfig, ConfigError> {
         generators,
         collectors,
         bridges,
+        curve_secret_key_file,
     })
 }
 
@@ -741,6 +798,36 @@ mod tests {
 
     fn parse_err(text: &str) -> String {
         parse(Path::new("app.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn curve_keys_of_plugins_started_elsewhere() {
+        let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+        let c = parse(
+            Path::new("/apps/app.toml"),
+            &format!(
+                "[bus]\nrequire_encryption = true\ncurve_secret_key_file = \"keys/engine.key\"\n\
+                 [[plugins]]\nname = \"remote\"\ncurve_public_key = \"{key}\"\n"
+            ),
+        )
+        .unwrap();
+        assert!(c.engine.require_encryption);
+        assert_eq!(
+            c.curve_secret_key_file.as_deref(),
+            Some(Path::new("/apps/keys/engine.key"))
+        );
+        assert_eq!(c.plugins[0].auth, Auth::Curve(key.to_string()));
+        let e = parse_err("[[plugins]]\nname = \"r\"\ncurve_public_key = \"short\"\n");
+        assert!(
+            e.contains("plugins[0].curve_public_key") && e.contains("40"),
+            "{e}"
+        );
+        let e = parse_err(&format!(
+            "[[plugins]]\nname = \"r\"\ncurve_public_key = \"{key}\"\nauth = \"none\"\n"
+        ));
+        assert!(e.contains("no auth or token_file"), "{e}");
+        let e = parse_err("[[plugins]]\nname = \"r\"\ncurve_public_key_file = \"/absent.pub\"\n");
+        assert!(e.contains("could not read the key file"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod builtins;
 mod config;
+mod keys;
 mod launch;
 mod publish;
 mod run;
@@ -43,6 +44,15 @@ enum Command {
         /// Print only errors and the plugins' own output.
         #[arg(long, short)]
         quiet: bool,
+    },
+    /// Write a CURVE key pair: PREFIX.key (the secret key, mode 0600) and PREFIX.pub (the public
+    /// key); never overwrites. Needs the CURVE build (docs/security.md).
+    #[command(
+        after_help = "Example:\n  event-engine keygen keys/scorer   # keys/scorer.key, keys/scorer.pub"
+    )]
+    Keygen {
+        /// Where to write: PREFIX.key and PREFIX.pub.
+        prefix: PathBuf,
     },
     /// Check APP (a TOML file) as `run` would, without starting anything: every key, value and
     /// command; prints what it declares.
@@ -118,6 +128,7 @@ fn main() -> ExitCode {
             quiet,
         } => run::run(&app, ready_file.as_deref(), quiet),
         Command::Check { app } => run::check(&app),
+        Command::Keygen { prefix } => keys::keygen(&prefix),
         Command::Tap {
             target,
             filter,

@@ -118,6 +118,8 @@ struct Launched {
     endpoint: String,
     /// The token its port admits (to quit on its behalf).
     token: Option<String>,
+    /// The CURVE keys it was given instead (the same purpose).
+    curve: Option<event_engine_client::Curve>,
     launch: Option<config::Launch>,
     env: Vec<(String, String)>,
     generation: u32,
@@ -132,11 +134,12 @@ impl Launched {
 }
 
 /// Tells the engine a plugin is done on behalf of a process that can no longer say so.
-fn quit_on_behalf(endpoint: &str, token: Option<&str>) {
+fn quit_on_behalf(endpoint: &str, token: Option<&str>, curve: Option<&event_engine_client::Curve>) {
     let options = ClientOptions {
         reply_timeout: Duration::from_millis(500),
         retries: 0,
         token: token.and_then(|t| Token::new(t).ok()),
+        curve: curve.cloned(),
         ..ClientOptions::default()
     };
     if let Ok(mut c) = Client::connect_with(endpoint, options) {
@@ -202,7 +205,7 @@ impl Runner {
         if success || self.shutting_down {
             p.state = Proc::Exited(how);
             // A process that ended without `quit` would leave its plugin waiting.
-            quit_on_behalf(&p.endpoint, p.token.as_deref());
+            quit_on_behalf(&p.endpoint, p.token.as_deref(), p.curve.as_ref());
             return;
         }
         let l = p.launch.clone();
@@ -236,7 +239,7 @@ impl Runner {
     fn process_failed(&mut self, index: usize) {
         self.failed_processes = true;
         let p = &self.procs[index];
-        quit_on_behalf(&p.endpoint, p.token.as_deref());
+        quit_on_behalf(&p.endpoint, p.token.as_deref(), p.curve.as_ref());
         if self.stop_on_failure {
             self.shutdown();
         }
@@ -321,14 +324,37 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
         internal.push((b.name.clone(), Arc::clone(&bridge)));
         app = app.register_plugin(bridge);
     }
+    let keys = crate::keys::plan(&config)?;
+    if let Some(engine) = &keys.engine {
+        app.config_mut().curve_keys = Some(engine.clone());
+    }
     let mut tokens = Vec::new();
+    let mut curves = Vec::new();
     for p in &config.plugins {
         let mut spec = ExternalPluginSpec::new(p.name.clone(), p.port);
-        let token = crate::tokens::for_plugin(p).map_err(|e| format!("plugin {}: {e}", p.name))?;
+        // A launched plugin gets a key pair instead of a token where CURVE is used.
+        let launched_keys = match (&p.auth, &keys.engine) {
+            (config::Auth::Launched, Some(engine)) if keys.launched => {
+                let plugin = event_engine::auth::CurveKeys::generate()
+                    .map_err(|e| format!("plugin {}: {e}", p.name))?;
+                spec = spec.with_curve_public_key(plugin.public_key());
+                Some((engine.public_key().to_string(), plugin))
+            }
+            _ => None,
+        };
+        if let config::Auth::Curve(key) = &p.auth {
+            spec = spec.with_curve_public_key(key.clone());
+        }
+        let token = if launched_keys.is_some() {
+            None
+        } else {
+            crate::tokens::for_plugin(p).map_err(|e| format!("plugin {}: {e}", p.name))?
+        };
         if let Some(t) = &token {
             spec = spec.with_token(t.clone());
         }
         tokens.push(token);
+        curves.push(launched_keys);
         for f in &p.filters {
             spec = spec.subscribe(f.clone());
         }
@@ -404,7 +430,7 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
                 e.name,
                 e.endpoint
             ),
-            config::Auth::Launched | config::Auth::TokenFile(_) => {}
+            config::Auth::Launched | config::Auth::TokenFile(_) | config::Auth::Curve(_) => {}
         }
     }
     let stats_server = crate::stats::serve(internal.clone())?;
@@ -444,11 +470,14 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
         .external_plugins()
         .iter()
         .zip(&config.plugins)
-        .zip(&tokens)
-        .map(|((e, p), token)| Launched {
+        .zip(tokens.iter().zip(&curves))
+        .map(|((e, p), (token, curve))| Launched {
             name: p.name.clone(),
             endpoint: e.endpoint.clone(),
             token: token.clone(),
+            curve: curve.as_ref().and_then(|(engine, k)| {
+                event_engine_client::Curve::new(engine, k.secret_key()).ok()
+            }),
             launch: p.launch.clone(),
             env: LaunchEnv {
                 name: Some(p.name.clone()),
@@ -457,7 +486,9 @@ pub fn run(path: &Path, ready_file: Option<&Path>, quiet: bool) -> Result<ExitCo
                 publish_endpoint: Some(running.publish_endpoint().into()),
                 subscribe_endpoint: Some(running.subscribe_endpoint().into()),
                 token: token.clone(),
-                token_file: None,
+                engine_public_key: curve.as_ref().map(|(engine, _)| engine.clone()),
+                secret_key: curve.as_ref().map(|(_, k)| k.secret_key().to_string()),
+                ..LaunchEnv::default()
             }
             .vars()
             .into_iter()
@@ -661,7 +692,10 @@ fn print_summary(
                     String::new()
                 };
                 let refused = if s.refused > 0 {
-                    format!(", refused {} connection(s) without its token", s.refused)
+                    format!(
+                        ", refused {} connection(s) without its credential",
+                        s.refused
+                    )
                 } else {
                     String::new()
                 };

@@ -18,7 +18,7 @@ pub fn for_plugin(plugin: &Plugin) -> Result<Option<String>, Error> {
     match &plugin.auth {
         Auth::Launched => Ok(Some(event_engine::auth::new_token()?)),
         Auth::TokenFile(path) => read_or_create(path).map(Some),
-        Auth::None | Auth::Unset => Ok(None),
+        Auth::Curve(_) | Auth::None | Auth::Unset => Ok(None),
     }
 }
 

@@ -690,3 +690,39 @@ fn launched_plugins_authenticate_with_no_code_and_impostors_get_nothing() {
     assert!(!stderr.contains(remote_token.trim()), "a token was printed");
     assert!(!stderr.contains(doc["plugins"]["victim"]["token"].as_str().unwrap()));
 }
+
+#[test]
+fn keygen_writes_a_private_key_pair_once_or_says_it_needs_curve() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("ee-cli-keygen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let prefix = dir.join("engine");
+    let out = Command::new(bin())
+        .arg("keygen")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !event_engine::auth::curve_available() {
+        // The default build: a clear error, no file.
+        assert!(!out.status.success());
+        assert!(stderr.contains("make build-curve"), "{stderr}");
+        assert!(!dir.join("engine.key").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    assert!(out.status.success(), "{stderr}");
+    let key = dir.join("engine.key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let public = std::fs::read_to_string(dir.join("engine.pub")).unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(public.trim()));
+    let again = Command::new(bin())
+        .arg("keygen")
+        .arg(&prefix)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not overwritten"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

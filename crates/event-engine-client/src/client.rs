@@ -62,6 +62,12 @@ pub struct ClientOptions {
     /// if any. A port started with a token refuses a client without it, and a port without one
     /// refuses a client that presents one.
     pub token: Option<crate::Token>,
+    /// The CURVE keys to connect with (the engine's public key, the plugin's key pair:
+    /// [`Curve`](crate::Curve)), for a port given the plugin's public key: the connection is
+    /// authenticated and encrypted. `None` (default): the launch environment's
+    /// (`EE_ENGINE_PUBLIC_KEY` with `EE_PLUGIN_SECRET_KEY` or `EE_PLUGIN_SECRET_KEY_FILE`), if
+    /// any. Not with `token`.
+    pub curve: Option<crate::Curve>,
 }
 
 /// The default [`ClientOptions::max_batch_bytes`]: 64 MiB, the engine's default
@@ -83,6 +89,7 @@ impl Default for ClientOptions {
             protocol: Protocol::V2,
             max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
             token: None,
+            curve: None,
         }
     }
 }
@@ -370,9 +377,10 @@ impl Client {
         Client::connect_with(endpoint, ClientOptions::default())
     }
 
-    /// Connects with the given options. Without `options.token`, the client presents the token
-    /// of its launch environment (`EE_PLUGIN_TOKEN`, else `EE_PLUGIN_TOKEN_FILE`:
-    /// [`crate::Token::from_launch_env`]), if any, so a plugin launched by `event-engine run`
+    /// Connects with the given options. Without `options.token` and `options.curve`, the client
+    /// presents the credential of its launch environment ([`crate::curve::resolve`]: CURVE keys
+    /// if `EE_ENGINE_PUBLIC_KEY` is set, else the token of `EE_PLUGIN_TOKEN` or
+    /// `EE_PLUGIN_TOKEN_FILE`), if any, so a plugin launched by `event-engine run`
     /// authenticates with no code.
     pub fn connect_with(endpoint: &str, mut options: ClientOptions) -> Result<Client> {
         if !endpoint.contains("://") {
@@ -381,9 +389,7 @@ impl Client {
             )));
         }
         options.validate()?;
-        if options.token.is_none() {
-            options.token = crate::Token::from_launch_env(&crate::LaunchEnv::from_env())?;
-        }
+        crate::curve::resolve(&mut options, &crate::LaunchEnv::from_env())?;
         let mut client = Client {
             endpoint: endpoint.to_string(),
             options,
@@ -479,6 +485,9 @@ impl Client {
             s.set_plain_username(Some(wire::token::USERNAME))?;
             s.set_plain_password(Some(token.as_str()))?;
         }
+        if let Some(curve) = &self.options.curve {
+            curve.apply(&s)?;
+        }
         if wire::endpoint::is_ipv6(&self.endpoint) {
             s.set_ipv6(true)?;
         }
@@ -537,7 +546,9 @@ impl Client {
             }
         }
         if refused {
-            self.refused = Some(if self.options.token.is_some() {
+            self.refused = Some(if self.options.curve.is_some() {
+                crate::error::Refusal::WrongKey
+            } else if self.options.token.is_some() {
                 crate::error::Refusal::WrongToken
             } else {
                 crate::error::Refusal::NoToken

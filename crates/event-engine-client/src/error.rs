@@ -93,6 +93,10 @@ pub enum Refusal {
     /// This client presented a token the port does not admit (another plugin's, a stale one, or
     /// a port that takes no token).
     WrongToken,
+    /// This client's CURVE handshake was refused: the port does not admit its key pair (another
+    /// plugin's), the engine's public key it was given is not the engine's, or the port is not
+    /// a CURVE port.
+    WrongKey,
 }
 
 fn refusal_hint(refused: Option<Refusal>) -> &'static str {
@@ -100,13 +104,20 @@ fn refusal_hint(refused: Option<Refusal>) -> &'static str {
         None => "is it running?",
         Some(Refusal::NoToken) => {
             "the engine closed every connection during the handshake: the port admits only its \
-             plugin's token, and this client presented none (EE_PLUGIN_TOKEN, \
-             EE_PLUGIN_TOKEN_FILE or the token option; docs/security.md)"
+             plugin's token (or CURVE key), and this client presented none (EE_PLUGIN_TOKEN, \
+             EE_PLUGIN_TOKEN_FILE, EE_PLUGIN_SECRET_KEY or the token or curve option; \
+             docs/security.md)"
         }
         Some(Refusal::WrongToken) => {
             "the engine closed every connection during the handshake: it does not admit this \
              client's token (another plugin's, a stale one, or a port that takes none; \
              docs/security.md)"
+        }
+        Some(Refusal::WrongKey) => {
+            "the engine closed every connection during the CURVE handshake: the port does not \
+             admit this client's key pair, the engine public key it was given \
+             (EE_ENGINE_PUBLIC_KEY or the curve option) is not the engine's, or the port is not \
+             a CURVE port (docs/security.md)"
         }
     }
 }

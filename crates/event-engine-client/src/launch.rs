@@ -12,6 +12,9 @@
 //! | `EE_SUBSCRIBE_ENDPOINT` | the bus's outgoing endpoint (raw ZeroMQ SUB sockets connect there) |
 //! | `EE_PLUGIN_TOKEN` | the token the plugin's port admits ([`crate::Token`]) |
 //! | `EE_PLUGIN_TOKEN_FILE` | a file holding it, for plugins the CLI does not launch |
+//! | `EE_ENGINE_PUBLIC_KEY` | the engine's CURVE public key (Z85), for a CURVE port ([`crate::Curve`]) |
+//! | `EE_PLUGIN_SECRET_KEY` | the plugin's CURVE secret key (Z85); its public key is derived from it |
+//! | `EE_PLUGIN_SECRET_KEY_FILE` | a file holding it (`event-engine keygen`'s `.key` file) |
 //!
 //! An empty variable counts as unset.
 //!
@@ -32,8 +35,15 @@ pub const PLUGIN_TOKEN: &str = "EE_PLUGIN_TOKEN";
 /// `EE_PLUGIN_TOKEN_FILE`: a file whose first line is that token.
 pub const PLUGIN_TOKEN_FILE: &str = "EE_PLUGIN_TOKEN_FILE";
 
+/// `EE_ENGINE_PUBLIC_KEY`: the engine's CURVE public key (Z85).
+pub const ENGINE_PUBLIC_KEY: &str = "EE_ENGINE_PUBLIC_KEY";
+/// `EE_PLUGIN_SECRET_KEY`: the plugin's CURVE secret key (Z85).
+pub const PLUGIN_SECRET_KEY: &str = "EE_PLUGIN_SECRET_KEY";
+/// `EE_PLUGIN_SECRET_KEY_FILE`: a file whose first line is that secret key.
+pub const PLUGIN_SECRET_KEY_FILE: &str = "EE_PLUGIN_SECRET_KEY_FILE";
+
 /// Every variable of the launch environment, in the order [`LaunchEnv::vars`] gives them.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 10] = [
     PLUGIN_NAME,
     PLUGIN_PORT,
     PLUGIN_ENDPOINT,
@@ -41,6 +51,9 @@ pub const NAMES: [&str; 7] = [
     SUBSCRIBE_ENDPOINT,
     PLUGIN_TOKEN,
     PLUGIN_TOKEN_FILE,
+    ENGINE_PUBLIC_KEY,
+    PLUGIN_SECRET_KEY,
+    PLUGIN_SECRET_KEY_FILE,
 ];
 
 /// The launch environment of one plugin process. Fields hold the variables' text as set;
@@ -78,6 +91,12 @@ pub struct LaunchEnv {
     pub token: Option<String>,
     /// `EE_PLUGIN_TOKEN_FILE`.
     pub token_file: Option<String>,
+    /// `EE_ENGINE_PUBLIC_KEY`.
+    pub engine_public_key: Option<String>,
+    /// `EE_PLUGIN_SECRET_KEY` (never shown by `Debug`).
+    pub secret_key: Option<String>,
+    /// `EE_PLUGIN_SECRET_KEY_FILE`.
+    pub secret_key_file: Option<String>,
 }
 
 impl std::fmt::Debug for LaunchEnv {
@@ -90,6 +109,12 @@ impl std::fmt::Debug for LaunchEnv {
             .field("subscribe_endpoint", &self.subscribe_endpoint)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("token_file", &self.token_file)
+            .field("engine_public_key", &self.engine_public_key)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("secret_key_file", &self.secret_key_file)
             .finish()
     }
 }
@@ -111,6 +136,9 @@ impl LaunchEnv {
             subscribe_endpoint: get(SUBSCRIBE_ENDPOINT),
             token: get(PLUGIN_TOKEN),
             token_file: get(PLUGIN_TOKEN_FILE),
+            engine_public_key: get(ENGINE_PUBLIC_KEY),
+            secret_key: get(PLUGIN_SECRET_KEY),
+            secret_key_file: get(PLUGIN_SECRET_KEY_FILE),
         }
     }
 
@@ -124,6 +152,9 @@ impl LaunchEnv {
             (SUBSCRIBE_ENDPOINT, &self.subscribe_endpoint),
             (PLUGIN_TOKEN, &self.token),
             (PLUGIN_TOKEN_FILE, &self.token_file),
+            (ENGINE_PUBLIC_KEY, &self.engine_public_key),
+            (PLUGIN_SECRET_KEY, &self.secret_key),
+            (PLUGIN_SECRET_KEY_FILE, &self.secret_key_file),
         ]
         .into_iter()
         .filter_map(|(name, value)| value.clone().map(|v| (name, v)))

@@ -41,6 +41,7 @@
 
 pub mod batch;
 mod client;
+pub mod curve;
 mod error;
 pub mod launch;
 pub mod options;
@@ -55,6 +56,7 @@ pub use client::{
     CancelToken, Client, ClientOptions, Event, InterruptCheck, OwnedEvent, Protocol,
     DEFAULT_MAX_BATCH_BYTES,
 };
+pub use curve::Curve;
 pub use error::{Error, ErrorKind, Refusal, Result};
 pub use launch::LaunchEnv;
 pub use target::Target;

@@ -187,15 +187,41 @@ impl App {
             config.bind_address,
             config.bind_address_origin()
         );
-        if !is_loopback(&config.bind_address) {
+        if !is_loopback(&config.bind_address) && !config.require_encryption {
             warn!(
                 "the engine listens on {} ({}): every host that can reach this one can connect to \
-                 its ports: the raw bus ports and plugin ports without a token admit anyone, and \
-                 nothing is encrypted (docs/security.md)",
+                 its ports: the raw bus ports and plugin ports without a token or CURVE key admit \
+                 anyone, and nothing but CURVE ports is encrypted (docs/security.md)",
                 config.bind_address,
                 config.bind_address_origin()
             );
         }
+        if config.require_encryption && !is_loopback(&config.bind_address) {
+            info!(
+                "require_encryption: the raw bus ports listen on {} only",
+                raw_bus_address(&config)
+            );
+        }
+        // CURVE asked for in a build without it: a clear error before anything binds.
+        let wants_curve = config.curve_keys.is_some()
+            || self.external_plugins.iter().any(|p| {
+                call_plugin("get_curve_public_key()", || Ok(p.get_curve_public_key()))
+                    .ok()
+                    .flatten()
+                    .is_some()
+            });
+        if wants_curve && !auth::curve_available() {
+            return Err(EngineError::Config(auth::curve_unavailable(
+                "a CURVE key in the engine's configuration",
+            )));
+        }
+        let engine_secret = match &config.curve_keys {
+            Some(keys) => Some(
+                auth::decode_curve_key(keys.secret_key())
+                    .map_err(|e| EngineError::Config(format!("curve_keys: the secret key: {e}")))?,
+            ),
+            None => None,
+        };
         let nofile = zmqx::raise_nofile_limit();
         let max_sockets = sockets_needed(self.plugins.len(), self.external_plugins.len());
         let ceiling = EngineContext::socket_ceiling();
@@ -270,6 +296,42 @@ impl App {
             if let Some(token) = &token {
                 auth::check_token(token).map_err(|e| setup_error(&name, id, e))?;
             }
+            let curve_key = call_plugin("get_curve_public_key()", || {
+                Ok(plugin.get_curve_public_key())
+            })
+            .map_err(|e| setup_error(&name, id, e))?
+            .map(|k| {
+                auth::decode_curve_key(&k)
+                    .map_err(|e| setup_error(&name, id, format!("its CURVE public key: {e}")))
+            })
+            .transpose()?;
+            if token.is_some() && curve_key.is_some() {
+                return Err(setup_error(
+                    &name,
+                    id,
+                    "it has both a token and a CURVE public key: give one".to_string(),
+                ));
+            }
+            if curve_key.is_some() && engine_secret.is_none() {
+                return Err(setup_error(
+                    &name,
+                    id,
+                    "it has a CURVE public key, and the engine has no key pair \
+                     (EngineConfig::curve_keys)"
+                        .to_string(),
+                ));
+            }
+            if config.require_encryption
+                && curve_key.is_none()
+                && !is_loopback(&config.bind_address)
+            {
+                return Err(EngineError::Config(format!(
+                    "require_encryption: the port of external plugin '{name}' would listen on {} \
+                     without CURVE (give it a CURVE public key, or bind on loopback)",
+                    config.bind_address
+                )));
+            }
+            let authenticated = token.is_some() || curve_key.is_some();
             let router = external_socket(&ctx, &config).map_err(|e| {
                 setup_error(&name, id, describe_socket_error("socket", e, max_sockets))
             })?;
@@ -287,7 +349,7 @@ impl App {
                     .and_then(|()| router.set_zap_domain(&domain))
                     .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
                 admitted.admit(domain, name.clone(), token);
-                if !is_loopback(&config.bind_address) {
+                if !is_loopback(&config.bind_address) && !config.require_encryption {
                     warn!(
                         "external plugin {name}: its port listens on {} and its token crosses \
                          the network in clear (ZAP PLAIN authenticates, it does not encrypt)",
@@ -295,8 +357,24 @@ impl App {
                     );
                 }
             }
+            if let (Some(key), Some(secret)) = (curve_key, engine_secret) {
+                if zap.is_none() {
+                    zap = Some(auth::bind(&ctx).map_err(|e| {
+                        EngineError::Internal(format!(
+                            "could not bind the authentication handler: {e}"
+                        ))
+                    })?);
+                }
+                let domain = auth::domain(index);
+                router
+                    .set_curve_server(true)
+                    .and_then(|()| router.set_curve_secretkey(&secret))
+                    .and_then(|()| router.set_zap_domain(&domain))
+                    .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
+                admitted.admit_curve(domain, name.clone(), key);
+            }
             // Watched from before it binds, so that no connection goes unseen.
-            let monitor = ports::monitor(&ctx, &router, index, token.is_some())
+            let monitor = ports::monitor(&ctx, &router, index, authenticated)
                 .map_err(|e| EngineError::PluginExternalSocketError(id, e))?;
             let (endpoint, bound) =
                 zmqx::bind_tcp(&router, &config.bind_address, port).map_err(|source| {
@@ -320,7 +398,7 @@ impl App {
                 monitor,
                 Arc::clone(&plugin_counters),
                 name.clone(),
-                token.is_some(),
+                authenticated,
             ));
             port_names.push(PortName { name, port: bound });
             // The plugin's thread serves what was read from the plugin above: no method of it
@@ -611,6 +689,18 @@ fn describe_socket_error(what: &str, e: zmq::Error, max_sockets: usize) -> Strin
 }
 
 /// True for an address only this host can reach (127.0.0.0/8, ::1).
+/// Where the raw publish/subscribe ports bind: `bind_address`, or loopback when
+/// `require_encryption` is set and `bind_address` is not (they have no authentication).
+pub(crate) fn raw_bus_address(config: &EngineConfig) -> String {
+    if !config.require_encryption || is_loopback(&config.bind_address) {
+        return config.bind_address.clone();
+    }
+    match config.bind_address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(_)) => "::1".into(),
+        _ => "127.0.0.1".into(),
+    }
+}
+
 fn is_loopback(address: &str) -> bool {
     address
         .parse::<std::net::IpAddr>()

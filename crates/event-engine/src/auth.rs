@@ -12,7 +12,16 @@
 //! PLAIN sends the token in clear: it authenticates, it does not encrypt. The engine accepts it
 //! on any address, and warns at start-up when a port listens beyond loopback (`docs/security.md`).
 //!
+//! **CURVE** (ZeroMQ RFC 26) authenticates *and* encrypts: an external plugin given a public key
+//! ([`ExternalPluginSpec::with_curve_public_key`]) gets a port that is a CURVE server with the
+//! engine's key pair ([`EngineConfig::curve_keys`](crate::EngineConfig::curve_keys)), in its own
+//! ZAP domain; the handler admits a CURVE handshake only from a client whose public key is that
+//! plugin's. CURVE needs a libzmq built with libsodium: the default build's has none
+//! ([`curve_available`] is false; asking for CURVE is then a start-up error), `make build-curve`
+//! links the system's (`docs/security.md`).
+//!
 //! [`ExternalPluginSpec::with_token`]: crate::plugins::ExternalPluginSpec::with_token
+//! [`ExternalPluginSpec::with_curve_public_key`]: crate::plugins::ExternalPluginSpec::with_curve_public_key
 
 use std::collections::HashMap;
 
@@ -45,16 +54,204 @@ pub fn check_token(token: &str) -> Result<(), String> {
     crate::wire::token::check(token)
 }
 
-/// The credentials the handler admits: ZAP domain -> (plugin name, token).
+/// True when this build's libzmq has CURVE (`zmq::has("curve")`): the `make build-curve` build
+/// has, the default build has not.
+pub fn curve_available() -> bool {
+    zmq::has("curve") == Some(true)
+}
+
+/// The error of a start-up that asks for CURVE in a build without it.
+pub(crate) fn curve_unavailable(what: &str) -> String {
+    format!(
+        "{what} needs CURVE, and this build's libzmq has none (zmq-sys builds it without \
+         libsodium): build against the system's libzmq with `make build-curve` \
+         (docs/security.md), or use a token"
+    )
+}
+
+/// The 85 characters of Z85 (ZeroMQ RFC 32).
+const Z85: &[u8] =
+    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
+
+/// Decodes a CURVE key given as Z85 text (40 characters) to its 32 bytes.
+///
+/// ```
+/// let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+/// assert_eq!(event_engine::auth::decode_curve_key(key).unwrap().len(), 32);
+/// assert!(event_engine::auth::decode_curve_key("short").is_err());
+/// ```
+pub fn decode_curve_key(key: &str) -> Result<[u8; 32], String> {
+    let key = key.trim();
+    if key.len() != 40 {
+        return Err(format!(
+            "a CURVE key is 40 characters of Z85 text, got {} character(s)",
+            key.len()
+        ));
+    }
+    if !key.bytes().all(|b| Z85.contains(&b)) {
+        return Err("a CURVE key is Z85 text, and this one has other characters".into());
+    }
+    let bytes = zmq::z85_decode(key).map_err(|e| format!("not a Z85 CURVE key: {e}"))?;
+    bytes
+        .try_into()
+        .map_err(|_| "not a 32-byte CURVE key".to_string())
+}
+
+// libzmq's (zmq-sys declares it, and does not export it).
+unsafe extern "C" {
+    fn zmq_curve_public(
+        z85_public_key: *mut std::os::raw::c_char,
+        z85_secret_key: *const std::os::raw::c_char,
+    ) -> std::os::raw::c_int;
+}
+
+/// The public key of a CURVE secret key (both 32 bytes), by libzmq's `zmq_curve_public`: an
+/// error in a build without CURVE.
+pub fn curve_public_of(secret: &[u8; 32]) -> Result<[u8; 32], String> {
+    let secret_z85 = zmq::z85_encode(secret).map_err(|e| e.to_string())?;
+    let secret_c = std::ffi::CString::new(secret_z85).map_err(|e| e.to_string())?;
+    let mut public = [0 as std::os::raw::c_char; 41];
+    // SAFETY: libzmq reads a NUL-terminated 40-character Z85 secret and writes 41 bytes (40
+    // characters and a NUL) into `public`, which has room for them.
+    let rc = unsafe { zmq_curve_public(public.as_mut_ptr(), secret_c.as_ptr()) };
+    if rc != 0 {
+        return Err(curve_unavailable("deriving a CURVE public key"));
+    }
+    // SAFETY: libzmq NUL-terminated it (rc == 0).
+    let text = unsafe { std::ffi::CStr::from_ptr(public.as_ptr()) };
+    decode_curve_key(&text.to_string_lossy())
+}
+
+/// A CURVE key pair (ZeroMQ RFC 26), kept as Z85 text (40 characters each). Its `Debug` output
+/// never shows the secret key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CurveKeys {
+    public: String,
+    secret: String,
+}
+
+impl std::fmt::Debug for CurveKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CurveKeys")
+            .field("public", &self.public)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl CurveKeys {
+    /// A fresh key pair from libzmq (`zmq_curve_keypair`): an error in a build without CURVE.
+    pub fn generate() -> Result<CurveKeys, String> {
+        if !curve_available() {
+            return Err(curve_unavailable("generating a CURVE key pair"));
+        }
+        let pair = zmq::CurveKeyPair::new().map_err(|e| e.to_string())?;
+        Ok(CurveKeys {
+            public: zmq::z85_encode(&pair.public_key).map_err(|e| e.to_string())?,
+            secret: zmq::z85_encode(&pair.secret_key).map_err(|e| e.to_string())?,
+        })
+    }
+
+    /// The key pair of a secret key (Z85), its public key derived ([`curve_public_of`]).
+    pub fn from_secret(secret: &str) -> Result<CurveKeys, String> {
+        let bytes = decode_curve_key(secret).map_err(|e| format!("the secret key: {e}"))?;
+        let public = curve_public_of(&bytes)?;
+        Ok(CurveKeys {
+            public: zmq::z85_encode(&public).map_err(|e| e.to_string())?,
+            secret: secret.trim().to_string(),
+        })
+    }
+
+    /// The public key (Z85).
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+
+    /// The secret key (Z85).
+    pub fn secret_key(&self) -> &str {
+        &self.secret
+    }
+}
+
+/// Writes a fresh key pair ([`CurveKeys::generate`]) to `PREFIX.key` (the secret key, mode
+/// 0600) and `PREFIX.pub` (the public key), one Z85 line each, what `event-engine keygen`
+/// does. Never overwrites: an error if either file exists.
+pub fn write_key_files(prefix: &std::path::Path) -> Result<CurveKeys, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let keys = CurveKeys::generate()?;
+    let with = |ext: &str| {
+        let mut name = prefix.as_os_str().to_owned();
+        name.push(ext);
+        std::path::PathBuf::from(name)
+    };
+    let (secret, public) = (with(".key"), with(".pub"));
+    for path in [&secret, &public] {
+        if path.exists() {
+            return Err(format!("{} exists: not overwritten", path.display()));
+        }
+    }
+    let write = |path: &std::path::Path, mode: u32, text: &str| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+            .and_then(|mut f| f.write_all(format!("{text}\n").as_bytes()))
+            .map_err(|e| format!("{}: {e}", path.display()))
+    };
+    write(&secret, 0o600, keys.secret_key())?;
+    write(&public, 0o644, keys.public_key())?;
+    Ok(keys)
+}
+
+/// The first line of the key file at `path`, trimmed and checked (40 characters of Z85); with
+/// `secret`, warns when other users may read it.
+pub fn read_key_file(path: &std::path::Path, secret: bool) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("could not read the key file {}: {e}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default().trim().to_string();
+    decode_curve_key(&line).map_err(|e| format!("the key file {}: {e}", path.display()))?;
+    if secret {
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                warn!(
+                    "secret key file {} may be read by other users (mode {:o}): chmod 600 it",
+                    path.display(),
+                    meta.permissions().mode() & 0o777
+                );
+            }
+        }
+    }
+    Ok(line)
+}
+
+/// What a plugin's port admits.
+#[derive(Clone)]
+pub(crate) enum Credential {
+    /// ZAP PLAIN: this password.
+    Token(String),
+    /// CURVE: a client with this public key.
+    Curve([u8; 32]),
+}
+
+/// The credentials the handler admits: ZAP domain -> (plugin name, credential).
 #[derive(Default)]
 pub(crate) struct Table {
-    admitted: HashMap<String, (String, String)>,
+    admitted: HashMap<String, (String, Credential)>,
 }
 
 impl Table {
     /// Admits `token` on `domain`, the port of plugin `name`.
     pub(crate) fn admit(&mut self, domain: String, name: String, token: String) {
-        self.admitted.insert(domain, (name, token));
+        self.admitted
+            .insert(domain, (name, Credential::Token(token)));
+    }
+
+    /// Admits a CURVE client with public key `key` on `domain`, the port of plugin `name`.
+    pub(crate) fn admit_curve(&mut self, domain: String, name: String, key: [u8; 32]) {
+        self.admitted.insert(domain, (name, Credential::Curve(key)));
     }
 
     /// The reply to one ZAP request (its frames after the REP envelope): status code, text and
@@ -67,15 +264,26 @@ impl Table {
         match mechanism.as_slice() {
             // A port without a token: what libzmq does with no handler.
             b"NULL" => ("200", "OK", String::new()),
-            b"PLAIN" => {
+            b"PLAIN" | b"CURVE" => {
                 let entry = std::str::from_utf8(domain)
                     .ok()
                     .and_then(|d| self.admitted.get(d));
-                let (Some((name, token)), Some(password)) = (entry, frames.get(7)) else {
-                    return ("400", "unknown domain", String::new());
+                // PLAIN: username, password; CURVE: the client's 32-byte public key.
+                let (given, expected) = match (entry, mechanism.as_slice()) {
+                    (Some((name, Credential::Token(token))), b"PLAIN") => {
+                        (frames.get(7), (name, token.as_bytes()))
+                    }
+                    (Some((name, Credential::Curve(key))), b"CURVE") => {
+                        (frames.get(6), (name, key.as_slice()))
+                    }
+                    (None, _) => return ("400", "unknown domain", String::new()),
+                    _ => return ("400", "mechanism not admitted", String::new()),
                 };
-                if same(password, token.as_bytes()) {
-                    ("200", "OK", name.clone())
+                let Some(given) = given else {
+                    return ("400", "malformed request", String::new());
+                };
+                if same(given, expected.1) {
+                    ("200", "OK", expected.0.clone())
                 } else {
                     ("400", "wrong credential", String::new())
                 }
@@ -207,7 +415,76 @@ mod tests {
             "400"
         );
         assert_eq!(t.decide(&request("ee-plugin-0", "CURVE", &["k"])).0, "400");
+        assert_eq!(t.decide(&request("ee-plugin-0", "GSSAPI", &["k"])).0, "400");
         assert_eq!(t.decide(&[b"1.0".to_vec()]).0, "400");
+    }
+
+    #[test]
+    fn only_the_plugins_own_curve_key_is_admitted_on_its_domain() {
+        let mut t = table();
+        t.admit_curve(domain(2), "c".into(), [7u8; 32]);
+        let curve = |d: &str, key: &[u8]| {
+            let mut r = request(d, "CURVE", &[]);
+            r.push(key.to_vec());
+            t.decide(&r)
+        };
+        let ok = curve("ee-plugin-2", &[7u8; 32]);
+        assert_eq!((ok.0, ok.2.as_str()), ("200", "c"));
+        assert_eq!(curve("ee-plugin-2", &[8u8; 32]).0, "400");
+        assert_eq!(curve("ee-plugin-2", &[7u8; 31]).0, "400");
+        // A CURVE handshake on a token's domain, PLAIN on a key's, none at all.
+        assert_eq!(curve("ee-plugin-0", &[7u8; 32]).0, "400");
+        let plain = t.decide(&request("ee-plugin-2", "PLAIN", &["plugin", "x"]));
+        assert_eq!(plain.0, "400");
+        assert_eq!(t.decide(&request("ee-plugin-2", "CURVE", &[])).0, "400");
+    }
+
+    #[test]
+    fn curve_keys_are_checked_and_made_where_curve_is() {
+        assert!(decode_curve_key("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7").is_ok());
+        assert!(decode_curve_key("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf").is_err());
+        assert!(decode_curve_key("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\u{7f}").is_err());
+        if !curve_available() {
+            let e = CurveKeys::generate().unwrap_err();
+            assert!(e.contains("make build-curve"), "{e}");
+            return;
+        }
+        let keys = CurveKeys::generate().unwrap();
+        assert!(!format!("{keys:?}").contains(keys.secret_key()));
+        assert_eq!(CurveKeys::from_secret(keys.secret_key()).unwrap(), keys);
+    }
+
+    #[test]
+    fn key_files_are_private_and_never_overwritten() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("ee-keygen-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let prefix = dir.join("scorer");
+        if !curve_available() {
+            assert!(write_key_files(&prefix)
+                .unwrap_err()
+                .contains("make build-curve"));
+            std::fs::remove_dir_all(&dir).unwrap();
+            return;
+        }
+        let keys = write_key_files(&prefix).unwrap();
+        let key = dir.join("scorer.key");
+        let public = dir.join("scorer.pub");
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key), 0o600);
+        assert_eq!(mode(&public) & 0o022, 0);
+        assert_eq!(read_key_file(&key, true).unwrap(), keys.secret_key());
+        assert_eq!(read_key_file(&public, false).unwrap(), keys.public_key());
+        assert_eq!(
+            CurveKeys::from_secret(&read_key_file(&key, true).unwrap()).unwrap(),
+            keys
+        );
+        let e = write_key_files(&prefix).unwrap_err();
+        assert!(e.contains("not overwritten"), "{e}");
+        assert_eq!(read_key_file(&key, true).unwrap(), keys.secret_key());
+        std::fs::write(dir.join("bad.pub"), "not a key\n").unwrap();
+        assert!(read_key_file(&dir.join("bad.pub"), false).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -101,6 +101,18 @@ pub struct EngineConfig {
     /// Largest frame accepted from a TCP peer, in bytes; larger ones disconnect the peer
     /// (`ZMQ_MAXMSGSIZE`). Default (`None`): `max_request_bytes`.
     pub max_message_size: Option<i64>,
+    /// The engine's CURVE key pair (`docs/security.md`): the server key of every external plugin
+    /// port given a CURVE public key ([`ExternalPluginSpec::with_curve_public_key`]); its
+    /// plugins connect with its public key. Default `None`. Needs the CURVE build
+    /// ([`crate::auth::curve_available`]): without it, a start-up that asks for CURVE fails.
+    ///
+    /// [`ExternalPluginSpec::with_curve_public_key`]: crate::plugins::ExternalPluginSpec::with_curve_public_key
+    pub curve_keys: Option<crate::auth::CurveKeys>,
+    /// Refuse to start when an external plugin's port would listen beyond loopback without
+    /// CURVE (default false: the engine only warns). With it and a non-loopback
+    /// `bind_address`, the raw publish/subscribe ports (which have no authentication) bind on
+    /// loopback (`127.0.0.1` or `::1`) instead, so nothing in clear leaves the host.
+    pub require_encryption: bool,
 }
 
 impl EngineConfig {
@@ -124,6 +136,8 @@ impl EngineConfig {
             max_frames: 65_537,
             max_request_bytes: 64 * MIB,
             max_message_size: None,
+            curve_keys: None,
+            require_encryption: false,
         }
     }
 

@@ -134,6 +134,13 @@ pub trait ExternalPlugin: Send + Sync {
     fn get_token(&self) -> Option<String> {
         None
     }
+
+    /// The CURVE public key (Z85, 40 characters) of the only process that may be this plugin,
+    /// or `None` (the default). A port with one is encrypted (CURVE, see [`crate::auth`]) and
+    /// needs [`EngineConfig::curve_keys`](crate::EngineConfig::curve_keys).
+    fn get_curve_public_key(&self) -> Option<String> {
+        None
+    }
 }
 
 type StartFn = dyn Fn(Socket, Socket) -> Result<(), EngineError> + Send + Sync;
@@ -224,6 +231,7 @@ pub struct ExternalPluginSpec {
     port: i32,
     filters: Vec<crate::events::Filter>,
     token: Option<String>,
+    curve_public_key: Option<String>,
 }
 
 impl std::fmt::Debug for ExternalPluginSpec {
@@ -234,6 +242,7 @@ impl std::fmt::Debug for ExternalPluginSpec {
             .field("port", &self.port)
             .field("filters", &self.filters)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("curve_public_key", &self.curve_public_key)
             .finish()
     }
 }
@@ -247,6 +256,7 @@ impl ExternalPluginSpec {
             port,
             filters: Vec::new(),
             token: None,
+            curve_public_key: None,
         }
     }
 
@@ -280,6 +290,26 @@ impl ExternalPluginSpec {
         self.token = Some(token.into());
         self
     }
+
+    /// Admits to the plugin's port only a process that holds the CURVE secret key of `key` (its
+    /// public key, Z85, 40 characters), and encrypts all it exchanges with it (see
+    /// [`crate::auth`]). The engine's key pair is
+    /// [`EngineConfig::curve_keys`](crate::EngineConfig::curve_keys); the plugin's process
+    /// connects with the engine's public key and its own key pair (`EE_ENGINE_PUBLIC_KEY` and
+    /// `EE_PLUGIN_SECRET_KEY` in its environment, or the SDK's `curve` option). `App::start`
+    /// fails if the key is not one, if the plugin also has a token, or in a build without CURVE.
+    ///
+    /// ```
+    /// use event_engine::plugins::{ExternalPlugin, ExternalPluginSpec};
+    ///
+    /// let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    /// let py = ExternalPluginSpec::new("classifier", 0).with_curve_public_key(key);
+    /// assert_eq!(py.get_curve_public_key().as_deref(), Some(key));
+    /// ```
+    pub fn with_curve_public_key(mut self, key: impl Into<String>) -> Self {
+        self.curve_public_key = Some(key.into());
+        self
+    }
 }
 
 impl ExternalPlugin for ExternalPluginSpec {
@@ -301,5 +331,9 @@ impl ExternalPlugin for ExternalPluginSpec {
 
     fn get_token(&self) -> Option<String> {
         self.token.clone()
+    }
+
+    fn get_curve_public_key(&self) -> Option<String> {
+        self.curve_public_key.clone()
     }
 }

@@ -64,7 +64,7 @@ impl Watched {
             .is_none_or(|at| at.elapsed() >= REFUSAL_WARNING_EVERY);
         if due {
             warn!(
-                "external plugin {}: refused {} connection(s) that did not present its token \
+                "external plugin {}: refused {} connection(s) that did not present its credential \
                  ({} refused in all)",
                 self.name,
                 self.unwarned.get(),
@@ -186,7 +186,7 @@ fn note(port: &Watched, frames: &[Vec<u8>], on_accept: impl FnOnce()) {
         }
     } else if event == zmq::SocketEvent::HANDSHAKE_SUCCEEDED as u16 {
         debug!(
-            "external plugin {}: a process presented its token",
+            "external plugin {}: a process presented its credential",
             port.name
         );
         on_accept();

@@ -99,6 +99,9 @@ class Plugin:
         max_batch_bytes: int = 67108864,
         token: Optional[str] = None,
         token_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        curve_server_key: Optional[str] = None,
+        curve_secret_key: Optional[str] = None,
+        curve_secret_key_file: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None: ...
     @property
     def protocol(self) -> int:

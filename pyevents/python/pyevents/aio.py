@@ -239,6 +239,9 @@ class AsyncPlugin:
         max_batch_bytes: int = 67108864,
         token: Optional[str] = None,
         token_file: Optional[Union[str, "os.PathLike[str]"]] = None,
+        curve_server_key: Optional[str] = None,
+        curve_secret_key: Optional[str] = None,
+        curve_secret_key_file: Optional[Union[str, "os.PathLike[str]"]] = None,
     ) -> None:
         self._plugin = Plugin(
             port,
@@ -252,6 +255,9 @@ class AsyncPlugin:
             max_batch_bytes=max_batch_bytes,
             token=token,
             token_file=token_file,
+            curve_server_key=curve_server_key,
+            curve_secret_key=curve_secret_key,
+            curve_secret_key_file=curve_secret_key_file,
         )
         #: Events a cancelled receive got, for the next receives (in the loop's thread only).
         self._stash: Deque[Event] = collections.deque()

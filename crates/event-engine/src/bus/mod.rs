@@ -122,7 +122,9 @@ impl Bus {
         plugins: usize,
     ) -> Result<Bus, EngineError> {
         let hwm = config.high_water_mark;
-        let address = config.bind_address.as_str();
+        // With require_encryption, the raw ports (no authentication) stay on this host.
+        let address = crate::app::raw_bus_address(config);
+        let address = address.as_str();
         let publish_port = crate::config::port(config.publish_port, "publish_port")?;
         let subscribe_port = crate::config::port(config.subscribe_port, "subscribe_port")?;
 
