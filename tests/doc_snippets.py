@@ -353,7 +353,7 @@ def prerequisites(b: Block) -> None:
     line = next(l for l in b.text.splitlines() if l.startswith("apt-get install "))
     for pkg in line.split()[2:]:
         probe = {"python3-venv": "python3 -c 'import venv, ensurepip'", "nodejs": "command -v node"}.get(
-            pkg, f"command -v {pkg}")
+            pkg, f"command -v {pkg} || dpkg -s {pkg}")  # libraries (libzmq3-dev) are no commands
         sh(f"{probe} > /dev/null", REPO)
 
 
