@@ -117,7 +117,9 @@ impl NativeOptions {
         o.curve = event_engine_client::Curve::from_options(
             self.curve_server_key.as_deref(),
             self.curve_secret_key.as_deref(),
-            self.curve_secret_key_file.as_deref().map(std::path::Path::new),
+            self.curve_secret_key_file
+                .as_deref()
+                .map(std::path::Path::new),
         )?;
         o.validate_spelled(Spelling::CamelMs)?;
         Ok(o)
