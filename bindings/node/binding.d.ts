@@ -107,6 +107,22 @@ export interface NativeOptions {
   token?: string
   /** A file whose first line is that token (not with `token`). */
   tokenFile?: string
+  /**
+   * CURVE instead of a token (a CURVE port, `docs/security.md`): the engine's public key,
+   * 40 characters of Z85, with `curveSecretKey` or `curveSecretKeyFile`. Needs a build whose
+   * libzmq has CURVE; by default the launch environment's (`EE_ENGINE_PUBLIC_KEY`), if any.
+   */
+  curveServerKey?: string
+  /**
+   * The plugin's CURVE secret key (Z85), with `curveServerKey`; by default
+   * `EE_PLUGIN_SECRET_KEY`.
+   */
+  curveSecretKey?: string
+  /**
+   * A file whose first line is that secret key (`event-engine keygen`'s `.key` file), not
+   * with `curveSecretKey`; by default `EE_PLUGIN_SECRET_KEY_FILE`.
+   */
+  curveSecretKeyFile?: string
 }
 
 /**

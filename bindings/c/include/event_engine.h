@@ -206,6 +206,17 @@ typedef struct ee_client_options_t {
   const char *token;
   // A file whose first line is that token, or NULL (default); not with `token`.
   const char *token_file;
+  // CURVE instead of a token (a CURVE port, `docs/security.md`): the engine's public key, 40
+  // characters of Z85, or NULL (default: the launch environment's, `EE_ENGINE_PUBLIC_KEY`, if
+  // any). Given with `curve_secret_key` or `curve_secret_key_file`, and not with a token.
+  // Needs a build whose libzmq has CURVE (else `EE_INVALID_ARGUMENT`). Read during the call
+  // it is given to; not kept.
+  const char *curve_server_key;
+  // The plugin's CURVE secret key (Z85), or NULL (default: `EE_PLUGIN_SECRET_KEY`).
+  const char *curve_secret_key;
+  // A file whose first line is that secret key (`event-engine keygen`'s `.key` file), or NULL
+  // (default: `EE_PLUGIN_SECRET_KEY_FILE`); not with `curve_secret_key`.
+  const char *curve_secret_key_file;
 } ee_client_options_t;
 
 // A plugin's counters on the engine (`ee_client_stats`, `ee_running_plugin_stats`,

@@ -46,6 +46,17 @@ pub struct ee_client_options_t {
     pub token: *const c_char,
     /// A file whose first line is that token, or NULL (default); not with `token`.
     pub token_file: *const c_char,
+    /// CURVE instead of a token (a CURVE port, `docs/security.md`): the engine's public key, 40
+    /// characters of Z85, or NULL (default: the launch environment's, `EE_ENGINE_PUBLIC_KEY`, if
+    /// any). Given with `curve_secret_key` or `curve_secret_key_file`, and not with a token.
+    /// Needs a build whose libzmq has CURVE (else `EE_INVALID_ARGUMENT`). Read during the call
+    /// it is given to; not kept.
+    pub curve_server_key: *const c_char,
+    /// The plugin's CURVE secret key (Z85), or NULL (default: `EE_PLUGIN_SECRET_KEY`).
+    pub curve_secret_key: *const c_char,
+    /// A file whose first line is that secret key (`event-engine keygen`'s `.key` file), or NULL
+    /// (default: `EE_PLUGIN_SECRET_KEY_FILE`); not with `curve_secret_key`.
+    pub curve_secret_key_file: *const c_char,
 }
 
 fn ms(d: Duration) -> u64 {
@@ -67,6 +78,9 @@ impl From<&ClientOptions> for ee_client_options_t {
             max_batch_bytes: o.max_batch_bytes,
             token: std::ptr::null(),
             token_file: std::ptr::null(),
+            curve_server_key: std::ptr::null(),
+            curve_secret_key: std::ptr::null(),
+            curve_secret_key_file: std::ptr::null(),
         }
     }
 }
@@ -127,10 +141,18 @@ fn options_arg(options: *const ee_client_options_t) -> Result<ClientOptions> {
         Some(o) => {
             let token = opt_str_arg(o.token, "token")?;
             let file = opt_str_arg(o.token_file, "token_file")?;
+            let server = opt_str_arg(o.curve_server_key, "curve_server_key")?;
+            let secret = opt_str_arg(o.curve_secret_key, "curve_secret_key")?;
+            let secret_file = opt_str_arg(o.curve_secret_key_file, "curve_secret_key_file")?;
             ClientOptions {
                 token: event_engine_client::Token::from_options(
                     token.as_deref(),
                     file.as_deref().map(std::path::Path::new),
+                )?,
+                curve: event_engine_client::Curve::from_options(
+                    server.as_deref(),
+                    secret.as_deref(),
+                    secret_file.as_deref().map(std::path::Path::new),
                 )?,
                 ..ClientOptions::from(o)
             }

@@ -53,8 +53,64 @@ static void test_options(void) {
     CHECK(o.long_poll_ms == 1000);
     CHECK(o.max_batch_bytes == 67108864);
     CHECK(o.token == NULL && o.token_file == NULL);
+    CHECK(o.curve_server_key == NULL && o.curve_secret_key == NULL && o.curve_secret_key_file == NULL);
     CHECK_STATUS(ee_client_options_default(NULL), EE_NULL_POINTER);
     CHECK_ERROR_MENTIONS("options");
+}
+
+/* A key pair of docs/security.md's examples (Z85). */
+#define ENGINE_PUBLIC "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+#define PLUGIN_SECRET "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs"
+
+static void test_curve_options(void) {
+    ee_client_t *c = (ee_client_t *)(uintptr_t)1;
+    ee_client_options_t o;
+    OK(ee_client_options_default(&o));
+    o.curve_server_key = "short";
+    o.curve_secret_key = PLUGIN_SECRET;
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK(strcmp(ee_status_str(EE_INVALID_ARGUMENT), "EE_INVALID_ARGUMENT") == 0);
+    CHECK_ERROR_MENTIONS("40 characters");
+    CHECK(c == NULL);
+    o.curve_server_key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf\x7f"; /* not Z85 */
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("Z85");
+    o.curve_server_key = ENGINE_PUBLIC;
+    o.curve_secret_key = NULL;
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("both the engine's public key");
+    o.curve_secret_key = PLUGIN_SECRET;
+    o.curve_secret_key_file = "/nonexistent/plugin.key";
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("not both");
+    CHECK(strstr(ee_last_error(), PLUGIN_SECRET) == NULL);
+    o.curve_secret_key = NULL;
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+    CHECK_ERROR_MENTIONS("could not read the plugin secret key file");
+    o.curve_secret_key_file = NULL;
+    o.curve_secret_key = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%c\xff";
+    CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_UTF8);
+    CHECK_ERROR_MENTIONS("curve_secret_key");
+    /* Good keys: the default build's libzmq has no CURVE, a clear error; a CURVE build gets a
+     * client, and refuses a token with the keys. */
+    o.curve_secret_key = PLUGIN_SECRET;
+    ee_status_t status = ee_client_connect_port("127.0.0.1", 1, &o, &c);
+    if (status == EE_OK) {
+        CHECK(c != NULL);
+        ee_client_free(c);
+        c = NULL;
+        o.token = "0123456789abcdef0123";
+        CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+        CHECK_ERROR_MENTIONS("not both");
+    } else {
+        CHECK_STATUS(status, EE_INVALID_ARGUMENT);
+        CHECK_ERROR_MENTIONS("make build-curve");
+        /* With a token too, the missing CURVE is what the core reports first. */
+        o.token = "0123456789abcdef0123";
+        CHECK_STATUS(ee_client_connect_port("127.0.0.1", 1, &o, &c), EE_INVALID_ARGUMENT);
+        CHECK_ERROR_MENTIONS("make build-curve");
+    }
+    CHECK(c == NULL);
 }
 
 static void test_connect_errors(void) {
@@ -106,6 +162,9 @@ static void test_connect_errors(void) {
     OK(ee_client_connect_port("127.0.0.1", 1, &o, &c));
     ee_client_free(c);
     c = NULL;
+
+    /* CURVE keys (docs/security.md): the client core's checks and words. */
+    test_curve_options();
 
     CHECK_STATUS(ee_client_connect_port(NULL, 1, NULL, &c), EE_NULL_POINTER);
     CHECK_STATUS(ee_client_connect_port("", 1, NULL, &c), EE_INVALID_ARGUMENT);

@@ -62,6 +62,16 @@ pub struct NativeOptions {
     pub token: Option<String>,
     /// A file whose first line is that token (not with `token`).
     pub token_file: Option<String>,
+    /// CURVE instead of a token (a CURVE port, `docs/security.md`): the engine's public key,
+    /// 40 characters of Z85, with `curveSecretKey` or `curveSecretKeyFile`. Needs a build whose
+    /// libzmq has CURVE; by default the launch environment's (`EE_ENGINE_PUBLIC_KEY`), if any.
+    pub curve_server_key: Option<String>,
+    /// The plugin's CURVE secret key (Z85), with `curveServerKey`; by default
+    /// `EE_PLUGIN_SECRET_KEY`.
+    pub curve_secret_key: Option<String>,
+    /// A file whose first line is that secret key (`event-engine keygen`'s `.key` file), not
+    /// with `curveSecretKey`; by default `EE_PLUGIN_SECRET_KEY_FILE`.
+    pub curve_secret_key_file: Option<String>,
 }
 
 /// A setting in milliseconds, by the SDK core's rule, named as Node.js spells it.
@@ -103,6 +113,13 @@ impl NativeOptions {
         o.token = event_engine_client::Token::from_options(
             self.token.as_deref(),
             self.token_file.as_deref().map(std::path::Path::new),
+        )?;
+        o.curve = event_engine_client::Curve::from_options(
+            self.curve_server_key.as_deref(),
+            self.curve_secret_key.as_deref(),
+            self.curve_secret_key_file
+                .as_deref()
+                .map(std::path::Path::new),
         )?;
         o.validate_spelled(Spelling::CamelMs)?;
         Ok(o)

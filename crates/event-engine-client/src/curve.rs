@@ -69,10 +69,22 @@ pub fn decode_key(what: &str, key: &str) -> Result<[u8; 32]> {
             "{what}: a CURVE key is Z85 text, and this one has other characters"
         )));
     }
-    let bytes = zmq::z85_decode(key).map_err(|e| invalid(format!("{what}: not Z85 ({e})")))?;
-    bytes
-        .try_into()
-        .map_err(|_| invalid(format!("{what}: not a 32-byte key")))
+    z85_decode_key(key.as_bytes()).ok_or_else(|| invalid(format!("{what}: not a 32-byte key")))
+}
+
+/// libzmq's Z85 (RFC 32) decoding of 40 characters into 32 bytes (`None` where libzmq refuses
+/// the text, e.g. a group of five characters above 2^32 - 1). `zmq_z85_decode` is called
+/// directly because `zmq::z85_decode` (zmq 0.10) leaks the C string it passes on every call.
+fn z85_decode_key(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 40 {
+        return None;
+    }
+    let text = std::ffi::CString::new(text).ok()?;
+    let mut out = [0u8; 32];
+    // SAFETY: `text` is NUL-terminated and 40 characters long, so libzmq writes 40 * 4 / 5 = 32
+    // bytes into `out`; both outlive the call.
+    let done = unsafe { zmq_sys::zmq_z85_decode(out.as_mut_ptr(), text.as_ptr()) };
+    (!done.is_null()).then_some(out)
 }
 
 /// The public key of a CURVE secret key, both Z85 (an error in a build without CURVE).
@@ -251,6 +263,20 @@ mod tests {
     const ENGINE: &str = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
     const SECRET: &str = "D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs";
     const PUBLIC: &str = "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID";
+
+    #[test]
+    fn z85_decoding_is_libzmq_s() {
+        for key in [ENGINE, SECRET, PUBLIC] {
+            let ours = decode_key("k", key).unwrap();
+            assert_eq!(ours.to_vec(), zmq::z85_decode(key).unwrap(), "{key}");
+        }
+        // RFC 32's test vector, twice over.
+        let vector = "HelloWorld".repeat(4);
+        let bytes = [0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B].repeat(4);
+        assert_eq!(decode_key("k", &vector).unwrap().to_vec(), bytes);
+        // A group above 2^32 - 1 is refused, not wrapped.
+        assert!(decode_key("k", &"#".repeat(40)).is_err());
+    }
 
     #[test]
     fn keys_are_checked() {

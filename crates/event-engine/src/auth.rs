@@ -91,10 +91,16 @@ pub fn decode_curve_key(key: &str) -> Result<[u8; 32], String> {
     if !key.bytes().all(|b| Z85.contains(&b)) {
         return Err("a CURVE key is Z85 text, and this one has other characters".into());
     }
-    let bytes = zmq::z85_decode(key).map_err(|e| format!("not a Z85 CURVE key: {e}"))?;
-    bytes
-        .try_into()
-        .map_err(|_| "not a 32-byte CURVE key".to_string())
+    let text = std::ffi::CString::new(key).map_err(|_| "not a Z85 CURVE key".to_string())?;
+    let mut bytes = [0u8; 32];
+    // SAFETY: `text` is NUL-terminated and 40 characters long (checked above), so libzmq writes
+    // 40 * 4 / 5 = 32 bytes into `bytes`; both outlive the call. Called directly because
+    // `zmq::z85_decode` (zmq 0.10) leaks the C string it passes.
+    let done = unsafe { zmq_sys::zmq_z85_decode(bytes.as_mut_ptr(), text.as_ptr()) };
+    if done.is_null() {
+        return Err("not a Z85 CURVE key".into());
+    }
+    Ok(bytes)
 }
 
 // libzmq's (zmq-sys declares it, and does not export it).

@@ -15,6 +15,8 @@ import {
 
 async function main(): Promise<void> {
   const plugin: Plugin = await Plugin.connect({ port: 6000, host: '127.0.0.1', replyTimeoutMs: 500, publishTimeoutMs: null, maxBatchBytes: 1 << 20 })
+  const curved: Plugin = await Plugin.connect({ port: 6001, curveServerKey: 'engine', curveSecretKeyFile: 'plugin.key', hello: false })
+  void curved
   const info: PluginInfo = await plugin.info()
   const names: string[] = info.subscriptions.map((s) => s.text ?? s.hex)
   const stats: PluginStats = await plugin.stats()
