@@ -484,11 +484,14 @@ fn ack_through_acknowledges_up_to_its_seq_only() {
         .unwrap();
     let mut c = Client::connect_port("127.0.0.1", app.external_port("ext").unwrap()).unwrap();
     assert!(matches!(c.ack_through(1), Err(Error::InvalidArgument(_))));
-    let mut got = Vec::new();
+    // All five wait at the engine before the receive, so one batch hands them out (a second
+    // receive would acknowledge the first batch).
     let deadline = Instant::now() + Duration::from_secs(20);
-    while got.len() < 5 && Instant::now() < deadline {
-        got.extend(c.next_batch(5, Some(Duration::from_secs(5))).unwrap());
+    while c.stats().unwrap().buffered < 5 {
+        assert!(Instant::now() < deadline, "the producer's 5 events never reached the engine");
+        std::thread::sleep(Duration::from_millis(10));
     }
+    let got = c.next_batch(5, Some(Duration::from_secs(5))).unwrap();
     assert_eq!(got.len(), 5);
     assert_eq!(c.ack_through(2).unwrap(), 3);
     assert_eq!(c.stats().unwrap().acked, 2);
