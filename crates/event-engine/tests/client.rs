@@ -488,7 +488,10 @@ fn ack_through_acknowledges_up_to_its_seq_only() {
     // receive would acknowledge the first batch).
     let deadline = Instant::now() + Duration::from_secs(20);
     while c.stats().unwrap().buffered < 5 {
-        assert!(Instant::now() < deadline, "the producer's 5 events never reached the engine");
+        assert!(
+            Instant::now() < deadline,
+            "the producer's 5 events never reached the engine"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     let got = c.next_batch(5, Some(Duration::from_secs(5))).unwrap();
