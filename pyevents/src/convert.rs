@@ -22,17 +22,16 @@ pub fn duration_from_secs(name: &str, secs: f64) -> Result<Duration, Error> {
 
 /// The bytes of one event, borrowed from Python when possible.
 pub enum EventBytes {
-    /// A `bytes` (shared, no copy) or `bytearray` (copied) object.
+    /// A `bytes` object (shared, no copy); a `bytearray` (copied); any other object with the
+    /// buffer protocol (memoryview, array, NumPy array), copied once by `bytes()`. (Reading a
+    /// buffer in place needs the buffer protocol, which the abi3-py39 limited API lacks.)
     Backed(PyBackedBytes),
-    /// Any other object with the buffer protocol (memoryview, array, numpy array), copied.
-    Owned(Vec<u8>),
 }
 
 impl AsRef<[u8]> for EventBytes {
     fn as_ref(&self) -> &[u8] {
         match self {
             EventBytes::Backed(b) => b,
-            EventBytes::Owned(v) => v,
         }
     }
 }
@@ -62,9 +61,7 @@ pub fn event_bytes(obj: &Bound<'_, PyAny>) -> PyResult<EventBytes> {
     }
     // memoryview, array.array, numpy arrays...: whatever bytes() accepts as a buffer.
     match obj.py().get_type::<PyBytes>().call1((obj,)) {
-        Ok(b) => Ok(EventBytes::Owned(
-            b.cast_into::<PyBytes>()?.as_bytes().to_vec(),
-        )),
+        Ok(b) => Ok(EventBytes::Backed(b.extract::<PyBackedBytes>()?)),
         Err(_) => Err(PyTypeError::new_err(format!(
             "an event is bytes-like, not {}",
             type_name()
