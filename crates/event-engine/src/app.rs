@@ -335,14 +335,12 @@ impl App {
             let router = external_socket(&ctx, &config).map_err(|e| {
                 setup_error(&name, id, describe_socket_error("socket", e, max_sockets))
             })?;
+            if authenticated && zap.is_none() {
+                zap = Some(auth::bind(&ctx).map_err(|e| {
+                    EngineError::Internal(format!("could not bind the authentication handler: {e}"))
+                })?);
+            }
             if let Some(token) = token.clone() {
-                if zap.is_none() {
-                    zap = Some(auth::bind(&ctx).map_err(|e| {
-                        EngineError::Internal(format!(
-                            "could not bind the authentication handler: {e}"
-                        ))
-                    })?);
-                }
                 let domain = auth::domain(index);
                 router
                     .set_plain_server(true)
@@ -358,13 +356,6 @@ impl App {
                 }
             }
             if let (Some(key), Some(secret)) = (curve_key, engine_secret) {
-                if zap.is_none() {
-                    zap = Some(auth::bind(&ctx).map_err(|e| {
-                        EngineError::Internal(format!(
-                            "could not bind the authentication handler: {e}"
-                        ))
-                    })?);
-                }
                 let domain = auth::domain(index);
                 router
                     .set_curve_server(true)
